@@ -659,7 +659,6 @@ class FeatureBucket(_message.Message):
     FIRST_SLOT_FIELD_NUMBER: _builtins.int
     LAST_SLOT_FIELD_NUMBER: _builtins.int
     BUCKET_VERSION_FIELD_NUMBER: _builtins.int
-    NEW_BUYERS_FIELD_NUMBER: _builtins.int
     mint: _builtins.str
     venue: Global___Venue.ValueType
     minute_start: _builtins.int
@@ -686,7 +685,6 @@ class FeatureBucket(_message.Message):
     first_slot: _builtins.int
     last_slot: _builtins.int
     bucket_version: _builtins.int
-    new_buyers: _builtins.int
     def __init__(
         self,
         *,
@@ -713,11 +711,10 @@ class FeatureBucket(_message.Message):
         first_slot: _builtins.int = ...,
         last_slot: _builtins.int = ...,
         bucket_version: _builtins.int = ...,
-        new_buyers: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_trade_sol", b"avg_trade_sol", "bucket_version", b"bucket_version", "buy_sol", b"buy_sol", "buys", b"buys", "closes_at", b"closes_at", "first_slot", b"first_slot", "last_slot", b"last_slot", "mint", b"mint", "minute_start", b"minute_start", "net_inflow_sol", b"net_inflow_sol", "new_buyers", b"new_buyers", "price_close", b"price_close", "price_high", b"price_high", "price_low", b"price_low", "price_open", b"price_open", "sell_sol", b"sell_sol", "sells", b"sells", "trade_sol_stddev", b"trade_sol_stddev", "trades", b"trades", "uniq_buyers", b"uniq_buyers", "uniq_sellers", b"uniq_sellers", "uniq_signers", b"uniq_signers", "venue", b"venue", "whale_share_top5", b"whale_share_top5"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avg_trade_sol", b"avg_trade_sol", "bucket_version", b"bucket_version", "buy_sol", b"buy_sol", "buys", b"buys", "closes_at", b"closes_at", "first_slot", b"first_slot", "last_slot", b"last_slot", "mint", b"mint", "minute_start", b"minute_start", "net_inflow_sol", b"net_inflow_sol", "price_close", b"price_close", "price_high", b"price_high", "price_low", b"price_low", "price_open", b"price_open", "sell_sol", b"sell_sol", "sells", b"sells", "trade_sol_stddev", b"trade_sol_stddev", "trades", b"trades", "uniq_buyers", b"uniq_buyers", "uniq_sellers", b"uniq_sellers", "uniq_signers", b"uniq_signers", "venue", b"venue", "whale_share_top5", b"whale_share_top5"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
