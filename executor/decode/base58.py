@@ -1,0 +1,57 @@
+"""Base58 (bitcoin alphabet) for pubkeys, signatures and instruction data.
+
+Pubkey encoding is the hottest operation of log decoding (four or five per TradeEvent), so 32-byte
+keys go through solders and a bounded cache: the same few mints, curves and fee recipients recur
+in every block.
+"""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+_CACHE_LIMIT = 65_536
+_pubkey_cache: dict[bytes, str] = {}
+
+
+def encode_pubkey(raw: bytes) -> str:
+    """Base58 of a 32-byte key, cached."""
+    text = _pubkey_cache.get(raw)
+    if text is None:
+        if len(_pubkey_cache) >= _CACHE_LIMIT:
+            _pubkey_cache.clear()
+        text = str(Pubkey.from_bytes(raw))
+        _pubkey_cache[raw] = text
+    return text
+
+
+def b58encode(raw: bytes) -> str:
+    zeros = len(raw) - len(raw.lstrip(b"\0"))
+    number = int.from_bytes(raw, "big")
+    digits: list[str] = []
+    while number:
+        number, rem = divmod(number, 58)
+        digits.append(ALPHABET[rem])
+    return "1" * zeros + "".join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """Decode base58; raises ValueError on a character outside the alphabet."""
+    number = 0
+    for char in text:
+        digit = _INDEX.get(char)
+        if digit is None:
+            raise ValueError(f"invalid base58 character {char!r}")
+        number = number * 58 + digit
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def decode_pubkey(text: str) -> bytes:
+    """32 raw bytes of a base58 pubkey; raises ValueError when it is not one."""
+    raw = b58decode(text)
+    if len(raw) != 32:
+        raise ValueError(f"not a 32-byte pubkey: {text!r}")
+    return raw

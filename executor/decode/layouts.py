@@ -1,0 +1,282 @@
+"""Versioned layouts of every event, account and instruction the decoder knows.
+
+Field names and types come from the vendored IDLs. A layout's history is written as the
+cumulative field counts of the IDL struct at each version ("v2 = the first 16 TradeEvent
+fields"), plus the few fields seen on chain after the IDL snapshot (pump-protocol.md §5.1/§5.2),
+so no field list is typed twice. Import fails if an IDL grows a field the history does not
+place, which is how an IDL update reaches this table.
+
+Decoding reads version after version and stops cleanly when the bytes end at a version boundary.
+Bytes that end inside a version, or remain after the newest one, are an unknown tail: the
+result is the last complete version plus the tail, never an error. Only a payload shorter than
+the oldest version is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from executor.decode.borsh import Buffer, FieldsReader, ShortRead, Value, fields_reader, min_size
+from executor.decode.errors import DecodeError, TruncatedData
+from executor.decode.idl import IDLS, PUMP, PUMP_AMM, PUMP_FEES, Field, IdlItem, Prim, anchor_discriminator
+
+EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
+EVENT_PROGRAMS = (PUMP, PUMP_AMM)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    label: str
+    fields: tuple[Field, ...]  # the fields this version appends
+    read: FieldsReader
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    kind: str  # "event", "account" or "instruction"
+    program: str
+    name: str
+    discriminator: bytes
+    versions: tuple[Version, ...]
+    accounts: tuple[str, ...] = ()  # instruction account names, in order
+    from_idl: bool = True
+
+    @property
+    def latest(self) -> str:
+        return self.versions[-1].label
+
+    def fields_until(self, label: str) -> tuple[Field, ...]:
+        fields: list[Field] = []
+        for version in self.versions:
+            fields.extend(version.fields)
+            if version.label == label:
+                return tuple(fields)
+        raise KeyError(f"{self.name} has no layout version {label!r}")
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        return self.fields_until(self.latest)
+
+    def decode(self, buf: Buffer, start: int, *, lenient: bool = False) -> tuple[dict[str, Value], str, int]:
+        """Fields, layout version and the offset where the unread tail begins.
+
+        `lenient` also ends the read, instead of failing, at an invalid value after the first
+        version: instructions, whose older program versions ignored trailing bytes that bots
+        still send, decode that way.
+        """
+        out: dict[str, Value] = {}
+        off = start
+        end = len(buf)
+        label = ""
+        for version in self.versions:
+            if label and off == end:
+                break
+            try:
+                off = version.read(buf, off, out)
+            except ShortRead:
+                if not label:
+                    raise TruncatedData(
+                        f"{self.name}: {end - start} bytes is shorter than its oldest layout"
+                    ) from None
+                for field in version.fields:
+                    out.pop(field.name, None)
+                break
+            except DecodeError:
+                if not (lenient and label):
+                    raise
+                for field in version.fields:
+                    out.pop(field.name, None)
+                break
+            label = version.label
+        return out, label, off
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Cumulative IDL field counts per version, plus fields seen on chain after the IDL."""
+
+    prefix: str
+    cuts: tuple[int, ...]
+    post_idl: tuple[Field, ...] = ()
+    first: int = 0  # number of the first label
+
+
+# pump-protocol.md §5.1-§5.7; the post-IDL TradeEvent names are unverified (§5.1).
+EVENT_HISTORY: dict[tuple[str, str], History] = {
+    (PUMP, "TradeEvent"): History(
+        "v",
+        (8, 10, 16, 21, 22, 23, 25, 27, 32),
+        post_idl=(Field("holder_rewards_bps", Prim("u64")), Field("holder_rewards", Prim("u64"))),
+    ),
+    (PUMP, "CreateEvent"): History("c", (6, 8, 12, 14, 15, 17)),
+    (PUMP, "CompleteEvent"): History("k", (4, 5)),
+    (PUMP, "CompletePumpAmmMigrationEvent"): History("m", (8, 9)),
+    (PUMP_AMM, "BuyEvent"): History("b", (20, 23, 28, 30, 32, 34)),
+    (PUMP_AMM, "SellEvent"): History("s", (20, 23, 25, 27)),
+    (PUMP_AMM, "CreatePoolEvent"): History("p", (19, 20, 21)),
+}
+
+# pump-protocol.md §6 (BondingCurve 49 bytes -> +creator -> mayhem -> cashback -> quote_mint;
+# Pool 211 bytes -> +coin_creator -> mayhem -> cashback). Accounts without a documented history
+# decode field by field ("f<N>" = the first N IDL fields fit in the data).
+ACCOUNT_HISTORY: dict[tuple[str, str], History] = {
+    (PUMP, "BondingCurve"): History("bc", (6, 7, 8, 9, 10)),
+    (PUMP_AMM, "Pool"): History("pool", (9, 10, 11, 12)),
+}
+
+# Which program owns (and so defines) an account that several IDLs copy.
+ACCOUNT_HOME: dict[str, str] = {
+    "BondingCurve": PUMP,
+    "Global": PUMP,
+    "Pool": PUMP_AMM,
+    "GlobalConfig": PUMP_AMM,
+    "FeeConfig": PUMP_FEES,
+    "SharingConfig": PUMP_FEES,
+}
+
+# Layouts that are not in the vendored (2026-05) IDLs: the pre-PumpSwap withdraw flow.
+LEGACY_ACCOUNTS: dict[tuple[str, str], tuple[Field, ...]] = {
+    (PUMP, "LastWithdraw"): (Field("last_withdraw_timestamp", Prim("i64")),),
+}
+LEGACY_INSTRUCTIONS: dict[tuple[str, str], tuple[Field, ...]] = {
+    (PUMP, "withdraw"): (),
+}
+
+
+def _versions_from_history(name: str, fields: tuple[Field, ...], history: History) -> tuple[Version, ...]:
+    cuts = history.cuts
+    if list(cuts) != sorted(set(cuts)) or cuts[-1] != len(fields):
+        raise ValueError(f"{name}: history {cuts} does not end at the IDL's {len(fields)} fields")
+    groups = [fields[lo:hi] for lo, hi in zip((0, *cuts), cuts, strict=False)]
+    if history.post_idl:
+        groups.append(history.post_idl)
+    return tuple(
+        Version(f"{history.prefix}{history.first + i}", group, fields_reader(group))
+        for i, group in enumerate(groups)
+    )
+
+
+def _field_by_field(prefix: str, fields: tuple[Field, ...], start: int) -> tuple[Version, ...]:
+    versions = [Version(f"{prefix}{start}", fields[:start], fields_reader(fields[:start]))]
+    versions += [
+        Version(f"{prefix}{n}", (field,), fields_reader((field,)))
+        for n, field in enumerate(fields[start:], start=start + 1)
+    ]
+    return tuple(versions)
+
+
+def _event_layout(item: IdlItem) -> Layout:
+    history = EVENT_HISTORY.get((item.program, item.name), History("v", (len(item.fields),)))
+    return Layout(
+        "event",
+        item.program,
+        item.name,
+        item.discriminator,
+        _versions_from_history(item.name, item.fields, history),
+    )
+
+
+def _account_layout(item: IdlItem, from_idl: bool = True) -> Layout:
+    history = ACCOUNT_HISTORY.get((item.program, item.name))
+    if history is not None:
+        versions = _versions_from_history(item.name, item.fields, history)
+    else:
+        versions = _field_by_field("f", item.fields, start=min(1, len(item.fields)))
+    return Layout("account", item.program, item.name, item.discriminator, versions, from_idl=from_idl)
+
+
+def _instruction_layout(item: IdlItem, from_idl: bool = True) -> Layout:
+    # Anchor reads instruction args as a prefix; trailing args (track_volume, create_pool's
+    # coin_creator/is_mayhem_mode/...) were appended over time, so each arg is its own version.
+    versions = _field_by_field("a", item.fields, start=0)
+    return Layout(
+        "instruction",
+        item.program,
+        item.name,
+        item.discriminator,
+        versions,
+        accounts=item.accounts,
+        from_idl=from_idl,
+    )
+
+
+def _check_unique(table: dict[bytes, Layout], layout: Layout) -> None:
+    if layout.discriminator in table:
+        raise ValueError(f"{layout.kind} discriminator of {layout.name} collides in {layout.program}")
+    table[layout.discriminator] = layout
+
+
+EVENTS: dict[str, dict[bytes, Layout]] = {program: {} for program in EVENT_PROGRAMS}
+INSTRUCTIONS: dict[str, dict[bytes, Layout]] = {program: {} for program in EVENT_PROGRAMS}
+ACCOUNTS_BY_PROGRAM: dict[str, dict[bytes, Layout]] = {program: {} for program in IDLS}
+
+for _program, _idl in IDLS.items():
+    for _item in _idl.accounts.values():
+        _check_unique(ACCOUNTS_BY_PROGRAM[_program], _account_layout(_item))
+    if _program in EVENT_PROGRAMS:
+        for _item in _idl.events.values():
+            _check_unique(EVENTS[_program], _event_layout(_item))
+        for _item in _idl.instructions.values():
+            _check_unique(INSTRUCTIONS[_program], _instruction_layout(_item))
+
+for (_program, _name), _fields in LEGACY_ACCOUNTS.items():
+    _item = IdlItem(_program, _name, anchor_discriminator("account", _name), _fields)
+    _check_unique(ACCOUNTS_BY_PROGRAM[_program], _account_layout(_item, from_idl=False))
+for (_program, _name), _fields in LEGACY_INSTRUCTIONS.items():
+    _item = IdlItem(_program, _name, anchor_discriminator("global", _name), _fields)
+    _check_unique(INSTRUCTIONS[_program], _instruction_layout(_item, from_idl=False))
+
+for _program, _name in (*EVENT_HISTORY, *ACCOUNT_HISTORY):
+    if not any(
+        layout.name == _name
+        for layout in (*EVENTS.get(_program, {}).values(), *ACCOUNTS_BY_PROGRAM[_program].values())
+    ):
+        raise ValueError(f"history given for {_name}, which {_program} does not define")
+
+# An account's canonical layout: its owning program's, else the first IDL that defines it.
+ACCOUNTS: dict[bytes, Layout] = {}
+for _program in (PUMP, PUMP_AMM, PUMP_FEES):
+    for _disc, _layout in ACCOUNTS_BY_PROGRAM[_program].items():
+        home = ACCOUNT_HOME.get(_layout.name)
+        if home == _program or (home is None and _disc not in ACCOUNTS):
+            ACCOUNTS[_disc] = _layout
+
+
+def layout_by_name(kind: str, name: str, program: str | None = None) -> Layout:
+    """Look a layout up by IDL name; `program` is needed only when two programs share the name."""
+    tables = {"event": EVENTS, "instruction": INSTRUCTIONS, "account": ACCOUNTS_BY_PROGRAM}[kind]
+    if kind == "account" and program is None:
+        matches = [layout for layout in ACCOUNTS.values() if layout.name == name]
+    else:
+        matches = [
+            layout
+            for table_program, table in tables.items()
+            if program is None or table_program == program
+            for layout in table.values()
+            if layout.name == name
+        ]
+    if not matches:
+        raise KeyError(f"no {kind} named {name!r}" + (f" in {program}" if program else ""))
+    if len(matches) > 1:
+        raise KeyError(f"{kind} {name!r} exists in several programs; pass program=")
+    return matches[0]
+
+
+def payload_size(layout: Layout, label: str) -> int:
+    """Bytes of a version's payload when every string and vector is empty (for docs and tests)."""
+    return sum(min_size(field.type) for field in layout.fields_until(label))
+
+
+def check_discriminator(layout: Layout, data: Buffer) -> None:
+    if bytes(data[:8]) != layout.discriminator:
+        raise DecodeError(f"data does not start with the {layout.name} discriminator", reason="discriminator")
+
+
+# Fields the IDL renamed without moving (pump-protocol.md §6, peers.md §2.4): older name -> IDL name.
+# The decoder emits the IDL name; sources and consumers written before the rename use the old one.
+RENAMED_FIELDS: dict[tuple[str, str], dict[str, str]] = {
+    (PUMP, "BondingCurve"): {
+        "virtual_sol_reserves": "virtual_quote_reserves",
+        "real_sol_reserves": "real_quote_reserves",
+    },
+}

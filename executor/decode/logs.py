@@ -1,0 +1,156 @@
+"""Decode a transaction's log messages (a `logsNotification`, or `meta.logMessages`).
+
+The runtime writes `Program <id> invoke [<depth>]` when an instruction starts and
+`Program <id> success` / `Program <id> failed: ...` when it ends; `Program data: <base64>` lines
+belong to the innermost running program. Only lines of pump and PumpSwap frames are events here:
+another program (Raydium LaunchLab, Jupiter) can print the very same TradeEvent bytes.
+
+Positions: `ix_index` counts `invoke [1]` lines (top-level instructions that log: decode_transaction
+remaps it onto the message's instruction list), `inner_index` counts the deeper `invoke` lines
+inside the current top-level instruction, which is the emitting instruction's index in
+`meta.innerInstructions`. After `Log truncated` the runtime drops lines, so the decoder stops
+there: an event printed after the marker has no trustworthy position and is only counted.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass, field
+
+from executor.decode.events import decode_event
+from executor.decode.layouts import EVENT_PROGRAMS
+from executor.decode.model import Anomaly, DecodedEvent, DecodedTx
+from executor.decode.records import Record, build_record
+
+TRUNCATED_MARKER = "Log truncated"
+_DATA = "Program data: "
+_LOG = "Program log: "
+_EVENT_PROGRAMS = frozenset(EVENT_PROGRAMS)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    program: str
+    data: bytes
+    frame: int  # ordinal of the top-level invoke that contains it
+    frame_program: str  # program of that top-level invoke
+    inner_index: int | None
+    valid: bool  # the base64 decoded
+
+
+@dataclass(slots=True)
+class LogScan:
+    events: list[LogEvent] = field(default_factory=list)
+    top_level: list[str] = field(default_factory=list)  # program of each `invoke [1]`
+    truncated: bool = False
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+
+def scan_logs(logs: list[str]) -> LogScan:
+    scan = LogScan()
+    # each frame: (program id, inner index of its instruction or None at depth 1)
+    stack: list[tuple[str, int | None]] = []
+    inner_count = 0
+    for line in logs:
+        if line.startswith(_DATA):
+            if scan.truncated:
+                scan.anomalies.append(Anomaly("event_after_truncation", detail=line[:80]))
+                continue
+            if not stack:
+                continue
+            program, inner_index = stack[-1]
+            if program not in _EVENT_PROGRAMS:
+                continue
+            scan.events.append(
+                _log_event(program, line, len(scan.top_level) - 1, scan.top_level[-1], inner_index)
+            )
+        elif line.startswith(_LOG):
+            continue
+        elif line.startswith("Program "):
+            if scan.truncated:
+                continue
+            parts = line.split(" ", 3)
+            if len(parts) < 3:
+                continue
+            program, verb = parts[1], parts[2]
+            if verb == "invoke":
+                if len(parts) > 3 and parts[3] == "[1]":
+                    stack.clear()
+                    scan.top_level.append(program)
+                    inner_count = 0
+                    stack.append((program, None))
+                else:
+                    stack.append((program, inner_count))
+                    inner_count += 1
+            elif verb == "success" or verb == "failed:":
+                if stack and stack[-1][0] == program:
+                    stack.pop()
+                else:
+                    scan.anomalies.append(Anomaly("log_stack_mismatch", program, detail=line[:120]))
+                    while stack and stack[-1][0] != program:
+                        stack.pop()
+                    if stack:
+                        stack.pop()
+        elif line == TRUNCATED_MARKER:
+            scan.truncated = True
+    return scan
+
+
+def _log_event(program: str, line: str, frame: int, frame_program: str, inner_index: int | None) -> LogEvent:
+    payload = line[len(_DATA) :]
+    try:
+        if " " in payload:  # sol_log_data with several slices: one base64 blob per slice
+            data = b"".join(binascii.a2b_base64(part) for part in payload.split(" ") if part)
+        else:
+            data = binascii.a2b_base64(payload)
+    except (binascii.Error, ValueError):
+        return LogEvent(program, b"", frame, frame_program, inner_index, valid=False)
+    return LogEvent(program, data, frame, frame_program, inner_index, valid=True)
+
+
+def decode_logs(
+    signature: str, slot: int, logs: list[str] | None, err: object | None, block_time: int | None = None
+) -> DecodedTx:
+    """Decode the events of one transaction from its log lines alone (no RPC call needed).
+
+    Never raises on odd log content; a failed transaction (`err` not None) is returned with
+    `failed=True` and no records.
+    """
+    scan = scan_logs(logs or [])
+    anomalies = scan.anomalies
+    events: list[DecodedEvent] = []
+    for index, item in enumerate(scan.events):
+        if not item.valid:
+            anomalies.append(Anomaly("event_decode_error", item.program, None, "invalid base64", index))
+        events.append(
+            decode_event(
+                item.program,
+                item.data,
+                source="logs",
+                event_index=index,
+                ix_index=item.frame,
+                inner_index=item.inner_index,
+                anomalies=anomalies,
+            )
+        )
+    failed = err is not None
+    records: list[Record] = []
+    if not failed:
+        for event in events:
+            record = build_record(
+                event, signature=signature, slot=slot, block_time=block_time, instruction=None
+            )
+            if record is not None:
+                records.append(record)
+    return DecodedTx(
+        signature=signature,
+        slot=slot,
+        block_time=block_time,
+        err=err,
+        failed=failed,
+        truncated=scan.truncated,
+        events=tuple(events),
+        records=tuple(records),
+        instructions=(),
+        anomalies=tuple(anomalies),
+    )
