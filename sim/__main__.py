@@ -1,0 +1,168 @@
+"""`python -m sim`: a Solana RPC node (HTTP JSON-RPC + WebSocket PubSub on one port) serving
+recorded or generated pump.fun traffic, with injectable faults. See docs/simulator.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+
+from sim import faults as faults_module
+from sim.app import build_node
+from sim.config import DEFAULT_BASE_SLOT, DEFAULT_BASE_TIME, SCENARIOS, SimConfig
+from sim.faults import FaultError, parse_faults
+from sim.server import SimServer
+
+_EPILOG = (
+    "fault grammar (--faults):\n"
+    + "\n".join("  " + line for line in (faults_module.__doc__ or "").split("Grammar")[1].splitlines()[1:])
+    + "\nexamples:\n"
+    "  python -m sim --rate 500 --speed 10\n"
+    "  python -m sim --scenario recorded --rate 5 --manifest /tmp/m.jsonl\n"
+    "  python -m sim --faults ws-drop:30s,429:0.05,null-tx:2 --duration 60\n"
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sim",
+        description=__doc__,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=8899, help="HTTP and WebSocket port; 0 picks a free one (default 8899)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=1, help="seed of everything random: traffic, keys, faults (default 1)"
+    )
+    p.add_argument("--rate", type=float, default=50.0, help="transactions per wall-clock second (default 50)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="chain time runs N times faster than wall time (slots, block times)",
+    )
+    p.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="lifecycle",
+        help="lifecycle: generated pump.fun life cycles (default); recorded: replay shared/fixtures",
+    )
+    p.add_argument("--faults", default="", help="fault list in the mini-language below (default none)")
+    p.add_argument("--manifest", type=Path, help="write one JSON line per served transaction (ground truth)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        help="stop emitting N seconds after emission started; keep serving (default never)",
+    )
+    p.add_argument(
+        "--start",
+        choices=("subscribe", "immediate"),
+        default="subscribe",
+        help="start the chain clock at the first logsSubscribe (default) or at once",
+    )
+    p.add_argument(
+        "--fixtures",
+        type=Path,
+        help="fixtures folder for --scenario recorded (default <repo>/../shared/fixtures)",
+    )
+    p.add_argument(
+        "--layout",
+        default="v8",
+        help="TradeEvent layout of generated trades: v0..v8 (default v8, the current one)",
+    )
+    p.add_argument(
+        "--signatures",
+        choices=("real", "fast", "auto"),
+        default="auto",
+        help="real: ed25519-signed with seed-derived keys; fast: seed-derived 64-byte values; "
+        "auto: real up to --rate 1000, fast above (default)",
+    )
+    p.add_argument("--base-slot", type=int, default=DEFAULT_BASE_SLOT, help="first slot of generated chains")
+    p.add_argument("--base-time", type=int, default=DEFAULT_BASE_TIME, help="unix block time of --base-slot")
+    p.add_argument(
+        "--retain", type=int, default=2_000_000, help="transactions kept for getTransaction (default 2M)"
+    )
+    p.add_argument(
+        "--ws-max-buffer",
+        type=int,
+        default=64 * 1024 * 1024,
+        help="unsent bytes before a slow client is dropped",
+    )
+    p.add_argument("--log-level", default="info", help="debug, info, warning (default info)")
+    return p
+
+
+def config_from_args(argv: list[str] | None = None) -> SimConfig:
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        parse_faults(args.faults)
+        return SimConfig(
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            rate=args.rate,
+            speed=args.speed,
+            scenario=args.scenario,
+            faults=args.faults,
+            manifest=args.manifest,
+            duration=args.duration,
+            start=args.start,
+            fixtures=args.fixtures,
+            layout=args.layout,
+            signatures=args.signatures,
+            base_slot=args.base_slot,
+            base_time=args.base_time,
+            retain=args.retain,
+            ws_max_buffer=args.ws_max_buffer,
+        )
+    except (FaultError, ValueError) as exc:
+        p.error(str(exc))
+
+
+async def serve(cfg: SimConfig) -> None:
+    manifest = cfg.manifest.open("wb") if cfg.manifest is not None else None
+    try:
+        node = build_node(cfg, manifest)
+        server = SimServer(node, cfg.host, cfg.port, ws_max_buffer=cfg.ws_max_buffer)
+        await server.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await server.close()
+        structlog.get_logger("sim").info("stopped", **node.stats)
+    finally:
+        if manifest is not None:
+            manifest.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_level = "info"
+    argv = sys.argv[1:] if argv is None else argv
+    if "--log-level" in argv:
+        args_level = argv[argv.index("--log-level") + 1]
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(
+            getattr(logging, args_level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+    cfg = config_from_args(argv)
+    asyncio.run(serve(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
