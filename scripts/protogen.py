@@ -55,10 +55,16 @@ def main() -> int:
         target = ROOT / opts.target
         names = sorted(p.name for p in fresh.iterdir())
         if opts.check:
-            stale = [n for n in names if not (target / n).exists() or not filecmp.cmp(fresh / n, target / n, shallow=False)]
+            stale = [
+                n
+                for n in names
+                if not (target / n).exists() or not filecmp.cmp(fresh / n, target / n, shallow=False)
+            ]
             extra = sorted(p.name for p in target.glob("*_pb2*") if p.name not in names)
             if stale or extra:
-                print(f"generated code in {opts.target} is stale: {', '.join(stale + extra)}; run `make proto`")
+                print(
+                    f"generated code in {opts.target} is stale: {', '.join(stale + extra)}; run `make proto`"
+                )
                 return 1
             print(f"{opts.target}: generated code is current")
             return 0

@@ -214,7 +214,9 @@ class Event(_message.Message):
     TOKEN_MIGRATED_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Gap-free, assigned by the executor, persisted in the events outbox. A Heartbeat is not persisted
-    and carries the current head seq (the seq of the newest persisted event) instead of a new one.
+    and takes no seq of its own: its seq is that of the last event this stream has passed (delivered
+    or filtered out), so a client that resumes from `seq + 1` of the last event it received, heartbeat
+    or not, misses nothing. Heartbeat.head_seq is the executor's newest seq.
     """
     @_builtins.property
     def token_launched(self) -> Global___TokenLaunched: ...

@@ -1,0 +1,53 @@
+"""Command line of the executor: `python -m executor run ...`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from pydantic import ValidationError
+
+from executor.config import ExecutorSettings
+from pumpflow import logs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_format, settings.log_level, "executor")
+    from executor.service import main  # imported after logging is configured
+
+    return asyncio.run(main(settings))
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m executor",
+        description="pumpflow executor: ingest pump.fun activity from Solana RPC, store it, stream it over gRPC.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="run the executor service (gRPC + metrics + ingest)",
+        description=(
+            "Run the executor service. Configuration comes from the environment (and .env): DATABASE_URL, "
+            "SOLANA_RPC_HTTP, SOLANA_RPC_WS, EXECUTOR_GRPC_ADDR, EXECUTOR_METRICS_PORT, TRADING_DISABLED, "
+            "LOG_FORMAT, LOG_LEVEL and the rest documented in .env.example. The database must already be "
+            "migrated (make migrate); SIGINT/SIGTERM stop it gracefully."
+        ),
+    )
+    run.set_defaults(func=cmd_run)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The executor's one settings object, read once from the environment (and `.env`) at start-up.
+
+Every variable is documented in `.env.example`. Values are validated strictly: a bad value stops the
+service with a message naming the variable. Trading can only be switched on here, never over RPC.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pumpflow.addr import parse_host_port
+
+PUBLIC_HTTP = "https://api.mainnet-beta.solana.com"
+PUBLIC_WS = "wss://api.mainnet-beta.solana.com"
+
+
+def split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class ExecutorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = Field(default="", description="Postgres URL; make up/demo set it when unset")
+    solana_rpc_http: Annotated[tuple[str, ...], NoDecode] = (PUBLIC_HTTP,)
+    solana_rpc_ws: Annotated[tuple[str, ...], NoDecode] = (PUBLIC_WS,)
+    executor_grpc_addr: str = "127.0.0.1:50051"
+    executor_metrics_port: int = Field(default=9101, ge=0, lt=65536)
+    metrics_host: str = "127.0.0.1"
+    trading_disabled: bool = True
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    heartbeat_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    subscriber_queue_size: int = Field(default=10_000, ge=16)
+    events_retention: int = Field(default=0, ge=0, description="events kept in the outbox; 0 keeps all")
+    db_pool_size: int = Field(default=8, ge=2, le=100)
+    shutdown_grace_s: float = Field(default=5.0, ge=0)
+    intent_max_lamports: int = Field(default=1_000_000_000_000, gt=0)
+    intent_max_slippage_bps: int = Field(default=5_000, ge=1, le=10_000)
+    intent_max_ttl_ms: int = Field(default=600_000, ge=1)
+
+    _split = field_validator("solana_rpc_http", "solana_rpc_ws", mode="before")(split_csv)
+
+    @field_validator("executor_grpc_addr")
+    @classmethod
+    def _addr(cls, value: str) -> str:
+        parse_host_port(value)
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ExecutorSettings:
+        if len(self.solana_rpc_http) != len(self.solana_rpc_ws):
+            raise ValueError(
+                f"SOLANA_RPC_HTTP lists {len(self.solana_rpc_http)} endpoints but SOLANA_RPC_WS lists "
+                f"{len(self.solana_rpc_ws)}; they pair up in order"
+            )
+        if not self.solana_rpc_http:
+            raise ValueError("SOLANA_RPC_HTTP/SOLANA_RPC_WS need at least one endpoint")
+        return self

@@ -1,0 +1,180 @@
+"""Postgres adapter: the connection pool, intents, the events outbox and ingest bookkeeping.
+
+The only module of the service layer that speaks SQL for these tables, and the only place that catches
+asyncpg's own exception classes (they become executor.errors.StoreError / StoreUnavailable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from executor.errors import StoreError, StoreUnavailable
+from executor.intents import Decision, IntentRecord
+from pumpflow.schema import Conn, check_schema
+
+# Errors that mean "the server or the connection went away"; everything else is a bug or bad data.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    TimeoutError,
+    ssl.SSLError,
+)
+
+
+@contextlib.asynccontextmanager
+async def translate_errors(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"{what}: database unavailable ({type(exc).__name__}: {exc})") from exc
+    except asyncpg.PostgresError as exc:
+        raise StoreError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(url: str, size: int) -> asyncpg.Pool[asyncpg.Record]:
+    async with translate_errors("connect"):
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIntent:
+    status: str
+    reason: str
+    message: str
+    received_at_ms: int
+    request_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    kind: str
+    mint: str | None
+    slot: int | None
+    signature: str | None
+    payload: bytes
+
+
+class Store:
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, url: str, size: int) -> tuple[Store, str]:
+        """Connect and check the schema; returns the store and the database's schema revision."""
+        pool = await create_pool(url, size)
+        try:
+            async with translate_errors("schema check"), pool.acquire() as conn:
+                revision = await check_schema(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool), revision
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # Intents -------------------------------------------------------------------------------------------
+
+    async def record_intent(self, rec: IntentRecord, decision: Decision) -> tuple[StoredIntent, bool]:
+        """Insert the intent with its decision; on a repeated intent_id return the stored row instead.
+
+        Returns (stored answer, duplicate)."""
+        async with translate_errors("record intent"), self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """
+                insert into intents (intent_id, signal_id, signal_version, params_hash, mint, venue, side,
+                    size_lamports, max_slippage_bps, ttl_ms, reasons, trigger, as_of, evidence,
+                    request_sha256, status, reject_reason)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                on conflict (intent_id) do nothing
+                returning status, reject_reason, received_at, request_sha256
+                """,
+                rec.intent_id, rec.signal_id, rec.signal_version, rec.params_hash, rec.mint, rec.venue,
+                rec.side, rec.size_lamports, rec.max_slippage_bps, rec.ttl_ms, list(rec.reasons),
+                rec.trigger, rec.as_of, rec.evidence, rec.request_sha256, decision.status,
+                decision.reason or None,
+            )  # fmt: skip
+            duplicate = row is None
+            if duplicate:
+                row = await conn.fetchrow(
+                    "select status, reject_reason, received_at, request_sha256 from intents where intent_id = $1",
+                    rec.intent_id,
+                )
+        assert row is not None
+        message = (
+            decision.message if not duplicate else "intent_id seen before; the stored answer is returned"
+        )
+        stored = StoredIntent(
+            status=row["status"],
+            reason=row["reject_reason"] or "",
+            message=message,
+            received_at_ms=int(row["received_at"].timestamp() * 1000),
+            request_sha256=row["request_sha256"],
+        )
+        return stored, duplicate
+
+    # Events outbox -------------------------------------------------------------------------------------
+
+    async def outbox_bounds(self) -> tuple[int, int]:
+        """(oldest held seq, head seq); (0, 0) when the outbox is empty."""
+        async with translate_errors("outbox bounds"), self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "select coalesce(min(seq), 0) as lo, coalesce(max(seq), 0) as hi from events"
+            )
+        assert row is not None
+        return int(row["lo"]), int(row["hi"])
+
+    async def append_events(self, conn: Conn, rows: Sequence[OutboxRow]) -> None:
+        """Write outbox rows inside the caller's transaction (the caller owns seq allocation)."""
+        await conn.copy_records_to_table(
+            "events",
+            records=[(r.seq, r.kind, r.mint, r.slot, r.signature, r.payload) for r in rows],
+            columns=("seq", "kind", "mint", "slot", "signature", "payload"),
+        )
+
+    async def read_events(
+        self, from_seq: int, upto_seq: int, kinds: Sequence[str], mints: Sequence[str], limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Outbox rows with from_seq <= seq <= upto_seq matching the filters, oldest first."""
+        clauses = ["seq >= $1", "seq <= $2"]
+        args: list[Any] = [from_seq, upto_seq]
+        if kinds:
+            args.append(list(kinds))
+            clauses.append(f"kind = any(${len(args)})")
+        if mints:
+            args.append(list(mints))
+            clauses.append(f"(mint is null or mint = any(${len(args)}))")
+        args.append(limit)
+        sql = f"select seq, payload from events where {' and '.join(clauses)} order by seq limit ${len(args)}"
+        async with translate_errors("read events"), self.pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+        return [(int(r["seq"]), bytes(r["payload"])) for r in rows]
+
+    async def prune_events(self, keep: int) -> int:
+        """Delete all but the newest `keep` events; returns how many were deleted."""
+        async with translate_errors("prune events"), self.pool.acquire() as conn:
+            status = await conn.execute(
+                "delete from events where seq <= (select max(seq) from events) - $1", keep
+            )
+        return int(status.rsplit(" ", 1)[-1])
