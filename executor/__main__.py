@@ -1,4 +1,4 @@
-"""Command line of the executor: `python -m executor run ...`."""
+"""Command line of the executor: `python -m executor {run,decode} ...`."""
 
 from __future__ import annotations
 
@@ -41,10 +41,21 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     run.set_defaults(func=cmd_run)
+    sub.add_parser(
+        "decode",
+        help="decode a getTransaction / logsNotification / account JSON file (- for stdin) to JSON lines",
+        add_help=False,
+    )
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["decode"]:
+        # The decoder CLI owns its own options (including --help).
+        from executor.decode.cli import main as decode_main
+
+        return decode_main(argv[1:])
     args = parser().parse_args(argv)
     return int(args.func(args))
 

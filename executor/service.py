@@ -158,7 +158,7 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 async def main(settings: ExecutorSettings) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     if settings.executor_metrics_port:
         start_http_server(settings.executor_metrics_port, addr=settings.metrics_host)
     try:

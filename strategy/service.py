@@ -69,7 +69,7 @@ async def main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     if settings.strategy_metrics_port:
         start_http_server(settings.strategy_metrics_port, addr=settings.metrics_host)
     log.info("strategy starting", executor=settings.executor_grpc_addr, client_id=settings.strategy_client_id)
