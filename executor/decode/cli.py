@@ -166,6 +166,8 @@ def _fixture_events(doc: dict[str, Any], anomalies: list[Anomaly]) -> Iterator[L
 
 
 def _fixture_instructions(doc: dict[str, Any], anomalies: list[Anomaly]) -> Iterator[Line]:
+    """shared/fixtures/instructions: listed instructions (and their event CPIs); when no event
+    CPI is listed, the events of the recorded `log_messages`."""
     envelope: Line = {"signature": doc["signature"]} if doc.get("signature") else {}
     event_index = 0
     for entry in doc["instructions"]:
@@ -201,6 +203,11 @@ def _fixture_instructions(doc: dict[str, Any], anomalies: list[Anomaly]) -> Iter
         if not isinstance(ix_index, int):
             line["ix_index"] = None
         yield line
+    logs = doc.get("log_messages")
+    if event_index == 0 and isinstance(logs, list):
+        tx = decode_logs(str(doc.get("signature") or ""), 0, logs, None)
+        anomalies.extend(tx.anomalies)
+        yield from (_event_line(event, envelope) for event in tx.events)
 
 
 def _logs_value(

@@ -280,3 +280,12 @@ RENAMED_FIELDS: dict[tuple[str, str], dict[str, str]] = {
         "real_sol_reserves": "real_quote_reserves",
     },
 }
+
+# Instruction accounts whose position kept its meaning-slot but changed name (pump-protocol.md §9):
+# before the May-2025 creator-fee upgrade, buy's account 9 was the (unused) `rent` sysvar and
+# sell's account 8 was `associated_token_program`; the IDL now calls both `creator_vault`.
+RENAMED_ACCOUNTS: dict[tuple[str, str], dict[str, str]] = {
+    (PUMP, "buy"): {"rent": "creator_vault"},
+    (PUMP, "buy_exact_sol_in"): {"rent": "creator_vault"},
+    (PUMP, "sell"): {"associated_token_program": "creator_vault"},
+}

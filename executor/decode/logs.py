@@ -33,7 +33,6 @@ class LogEvent:
     program: str
     data: bytes
     frame: int  # ordinal of the top-level invoke that contains it
-    frame_program: str  # program of that top-level invoke
     inner_index: int | None
     valid: bool  # the base64 decoded
 
@@ -61,9 +60,7 @@ def scan_logs(logs: list[str]) -> LogScan:
             program, inner_index = stack[-1]
             if program not in _EVENT_PROGRAMS:
                 continue
-            scan.events.append(
-                _log_event(program, line, len(scan.top_level) - 1, scan.top_level[-1], inner_index)
-            )
+            scan.events.append(_log_event(program, line, len(scan.top_level) - 1, inner_index))
         elif line.startswith(_LOG):
             continue
         elif line.startswith("Program "):
@@ -74,7 +71,8 @@ def scan_logs(logs: list[str]) -> LogScan:
                 continue
             program, verb = parts[1], parts[2]
             if verb == "invoke":
-                if len(parts) > 3 and parts[3] == "[1]":
+                # a malformed depth with nothing running is treated as a new top-level frame
+                if not stack or (len(parts) > 3 and parts[3] == "[1]"):
                     stack.clear()
                     scan.top_level.append(program)
                     inner_count = 0
@@ -96,7 +94,7 @@ def scan_logs(logs: list[str]) -> LogScan:
     return scan
 
 
-def _log_event(program: str, line: str, frame: int, frame_program: str, inner_index: int | None) -> LogEvent:
+def _log_event(program: str, line: str, frame: int, inner_index: int | None) -> LogEvent:
     payload = line[len(_DATA) :]
     try:
         if " " in payload:  # sol_log_data with several slices: one base64 blob per slice
@@ -104,8 +102,8 @@ def _log_event(program: str, line: str, frame: int, frame_program: str, inner_in
         else:
             data = binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
-        return LogEvent(program, b"", frame, frame_program, inner_index, valid=False)
-    return LogEvent(program, data, frame, frame_program, inner_index, valid=True)
+        return LogEvent(program, b"", frame, inner_index, valid=False)
+    return LogEvent(program, data, frame, inner_index, valid=True)
 
 
 def decode_logs(

@@ -84,7 +84,7 @@ class Anomaly:
     `reason` is a stable metric label: unknown_event, unknown_tail, event_decode_error,
     unknown_instruction, instruction_decode_error, carrier_mismatch, log_only_event,
     cpi_only_event, log_stack_mismatch, event_after_truncation, balance_delta_mismatch,
-    balance_delta_ambiguous, balance_delta_inferred.
+    balance_delta_ambiguous, balance_delta_inferred, balance_delta_unreadable, malformed_logs.
     """
 
     reason: str

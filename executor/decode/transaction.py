@@ -15,7 +15,7 @@ instructions in its trace) and which stays stable across re-decodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from executor.decode.balances import (
@@ -215,31 +215,31 @@ def merge_carriers(
 
 
 def _check_curve(event: DecodedEvent, delta: TradeDelta) -> str | None:
-    fields = event.fields
-    is_buy, tokens = fields.get("is_buy"), fields.get("token_amount")
+    values = event.fields
+    is_buy, tokens = values.get("is_buy"), values.get("token_amount")
     if is_buy != delta.is_buy or tokens != delta.token_amount:
         return f"event {is_buy!r}/{tokens!r} vs balances {delta.is_buy}/{delta.token_amount}"
-    quote_mint = fields.get("quote_mint")
-    fee_kept_in_curve = fields.get("fee_recipient") == _ZERO_KEY
+    quote_mint = values.get("quote_mint")
+    fee_kept_in_curve = values.get("fee_recipient") == _ZERO_KEY
     sol_quoted = quote_mint is None or quote_mint == _ZERO_KEY
     if (
         delta.sol_amount is not None
         and sol_quoted
         and not fee_kept_in_curve
-        and fields.get("sol_amount") != delta.sol_amount
+        and values.get("sol_amount") != delta.sol_amount
     ):
-        return f"sol_amount {fields.get('sol_amount')!r} vs curve lamports {delta.sol_amount}"
+        return f"sol_amount {values.get('sol_amount')!r} vs curve lamports {delta.sol_amount}"
     return None
 
 
 def _check_amm(event: DecodedEvent, delta: TradeDelta) -> str | None:
-    fields = event.fields
+    values = event.fields
     is_buy = event.name == "BuyEvent"
-    base = fields.get("base_amount_out" if is_buy else "base_amount_in")
+    base = values.get("base_amount_out" if is_buy else "base_amount_in")
     if is_buy != delta.is_buy or base != delta.token_amount:
         return f"event {is_buy}/{base!r} vs balances {delta.is_buy}/{delta.token_amount}"
     # the LP fee stays in the pool: its quote vault moves by the amount including it
-    pool_quote = fields.get("quote_amount_in_with_lp_fee" if is_buy else "quote_amount_out_without_lp_fee")
+    pool_quote = values.get("quote_amount_in_with_lp_fee" if is_buy else "quote_amount_out_without_lp_fee")
     if delta.quote_amount is not None and isinstance(pool_quote, int):
         moved = delta.quote_amount if is_buy else -delta.quote_amount
         if moved != pool_quote:
@@ -264,7 +264,7 @@ def _inferred_record(ix: DecodedInstruction, delta: TradeDelta, raw: RawTransact
         mint, user = ix.account("mint") or ix.account("base_mint"), ix.account("user")
         if delta.sol_amount is None or mint is None or user is None:
             return None
-        empty = {name: None for name in CurveTrade.__dataclass_fields__ if name not in envelope}
+        empty = {f.name: None for f in fields(CurveTrade) if f.name not in envelope}
         return CurveTrade(
             **{
                 **empty,
@@ -279,7 +279,7 @@ def _inferred_record(ix: DecodedInstruction, delta: TradeDelta, raw: RawTransact
     pool, user = ix.account("pool"), ix.account("user")
     if pool is None or user is None:
         return None
-    empty = {name: None for name in AmmTrade.__dataclass_fields__ if name not in envelope}
+    empty = {f.name: None for f in fields(AmmTrade) if f.name not in envelope}
     return AmmTrade(
         **{
             **empty,
@@ -367,6 +367,9 @@ def _decode(raw: RawTransaction, prefer: Source) -> DecodedTx:
     anomalies: list[Anomaly] = []
     instructions, cpi = _walk(raw, anomalies)
     logs = raw.meta.get("logMessages")
+    if isinstance(logs, list) and not all(isinstance(line, str) for line in logs):
+        anomalies.append(Anomaly("malformed_logs", detail="logMessages holds non-strings; logs ignored"))
+        logs = None
     log_events, truncated = _log_events(raw, logs, anomalies) if isinstance(logs, list) else ([], False)
     merged = merge_carriers(
         log_events,
@@ -404,7 +407,10 @@ def _decode(raw: RawTransaction, prefer: Source) -> DecodedTx:
             )
             if record is not None:
                 records.append(record)
-        records.extend(_balance_pass(raw, decoded_ixs, events, anomalies))
+        try:
+            records.extend(_balance_pass(raw, decoded_ixs, events, anomalies))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            anomalies.append(Anomaly("balance_delta_unreadable", detail=repr(exc)[:120]))
     return DecodedTx(
         signature=raw.signature,
         slot=raw.slot,

@@ -115,11 +115,13 @@ def _from_json(
     return str(transaction["signatures"][0]), keys, outer
 
 
-def read_transaction(result: dict[str, Any]) -> RawTransaction:
+def read_transaction(result: object) -> RawTransaction:
     """Raises UnsupportedInput (a DecodeError) when `result` is not a getTransaction result."""
-    if "transaction" not in result:
+    if not isinstance(result, dict) or "transaction" not in result:
         raise UnsupportedInput("not a getTransaction result: no 'transaction' field")
     meta = result.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise UnsupportedInput("transaction meta is not an object")
     transaction = result["transaction"]
     try:
         if isinstance(transaction, list):
