@@ -167,7 +167,9 @@ def _apply_buy(state: CurveState, sol: int, tokens: int, fees: CurveFees) -> Cur
         real_sol_reserves=state.real_sol_reserves + sol,
         complete=real_tokens == 0,
     )
-    return CurveTrade(True, sol, tokens, protocol, creator, cashback, buyback, sol + protocol + creator + cashback, after)
+    return CurveTrade(
+        True, sol, tokens, protocol, creator, cashback, buyback, sol + protocol + creator + cashback, after
+    )
 
 
 def sell_exact_tokens(state: CurveState, tokens: int, fees: CurveFees) -> CurveTrade:
@@ -212,7 +214,9 @@ def migration_of(state: CurveState, pool_migration_fee: int = POOL_MIGRATION_FEE
     mint_amount = state.token_total_supply - sold
     sol_amount = state.real_sol_reserves - pool_migration_fee
     liquidity = isqrt(mint_amount * sol_amount)
-    return Migration(mint_amount, sol_amount, pool_migration_fee, liquidity, liquidity - AMM_MINIMUM_LIQUIDITY)
+    return Migration(
+        mint_amount, sol_amount, pool_migration_fee, liquidity, liquidity - AMM_MINIMUM_LIQUIDITY
+    )
 
 
 MIGRATED = CurveState(0, 0, 0, 0, TOKEN_TOTAL_SUPPLY, True)
@@ -254,7 +258,9 @@ AMM_FEE_TIERS: tuple[tuple[int, AmmFees], ...] = (
 NON_CANONICAL_FEES = AmmFees(20, 5, 0)
 
 
-def amm_market_cap_lamports(base_reserve: int, quote_reserve: int, base_supply: int = TOKEN_TOTAL_SUPPLY) -> int:
+def amm_market_cap_lamports(
+    base_reserve: int, quote_reserve: int, base_supply: int = TOKEN_TOTAL_SUPPLY
+) -> int:
     return quote_reserve * base_supply // base_reserve if base_reserve else 0
 
 
@@ -294,7 +300,11 @@ def amm_buy_exact_base(base_reserve: int, quote_reserve: int, base_out: int, fee
     if not 0 < base_out < base_reserve:
         raise CurveError("base out of range")
     quote = ceil_div(quote_reserve * base_out, base_reserve - base_out)
-    lp, protocol, creator = fee_of(quote, fees.lp_bps), fee_of(quote, fees.protocol_bps), fee_of(quote, fees.creator_bps)
+    lp, protocol, creator = (
+        fee_of(quote, fees.lp_bps),
+        fee_of(quote, fees.protocol_bps),
+        fee_of(quote, fees.creator_bps),
+    )
     return AmmTrade(
         True,
         base_out,
@@ -326,7 +336,11 @@ def amm_sell_exact_base(base_reserve: int, quote_reserve: int, base_in: int, fee
     if base_in <= 0:
         raise CurveError("sell of zero base")
     quote = quote_reserve * base_in // (base_reserve + base_in)
-    lp, protocol, creator = fee_of(quote, fees.lp_bps), fee_of(quote, fees.protocol_bps), fee_of(quote, fees.creator_bps)
+    lp, protocol, creator = (
+        fee_of(quote, fees.lp_bps),
+        fee_of(quote, fees.protocol_bps),
+        fee_of(quote, fees.creator_bps),
+    )
     user = quote - lp - protocol - creator
     if user < 0:
         raise CurveError("fees exceed proceeds")
