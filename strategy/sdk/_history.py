@@ -2,7 +2,9 @@
 
 The store keeps one bucket per minute (a re-emitted bucket with a higher `bucket_version` replaces
 the stored one; an equal or lower version is ignored) and forgets minutes older than the retention
-window. A `MintHistory` view is what `ctx.history(mint)` returns: the buckets known so far, never
+window. History starts at the first bucket the runner saw for the (mint, venue): a bucket for an
+even older minute arriving later is ignored, so a run started mid-stream and a run started earlier
+hold the same buckets for every minute both cover (the basis of warm-up invariance). A `MintHistory` view is what `ctx.history(mint)` returns: the buckets known so far, never
 anything later than the event being handled, cut to the signal's declared `history_buckets`.
 """
 
@@ -54,10 +56,11 @@ def _check_field(name: str, allowed: frozenset[str]) -> None:
 class BucketStore:
     """Mutable per-(mint, venue) bucket store; runner-internal."""
 
-    __slots__ = ("_by_minute", "_minutes", "_views", "venue")
+    __slots__ = ("_by_minute", "_floor", "_minutes", "_views", "venue")
 
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
+        self._floor: int | None = None
         self._minutes: list[int] = []
         self._by_minute: dict[int, FeatureBucket] = {}
         self._views: dict[int, MintHistory] = {}
@@ -68,8 +71,12 @@ class BucketStore:
         current = self._by_minute.get(minute)
         if current is not None and current.bucket_version >= bucket.bucket_version:
             return False
+        if self._floor is not None and minute < self._floor:
+            return False
         if self._minutes and minute <= self._minutes[-1] - retain_minutes * MINUTE:
             return False
+        if self._floor is None:
+            self._floor = minute
         if current is None:
             bisect.insort(self._minutes, minute)
         self._by_minute[minute] = bucket

@@ -38,10 +38,12 @@ def is_fresh_head(bucket: FeatureBucket, history: MintHistory) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class InflowReading:
-    """Net SOL inflow acceleration over a window (lamports per minute², and the newest minute)."""
+    """Net SOL inflow acceleration over a window (lamports per minute²), the newest minute's inflow
+    and its change from the minute before (lamports)."""
 
     accel_lamports: Decimal
     last_inflow_lamports: int
+    last_change_lamports: int
 
 
 def read_inflow(history: MintHistory, window: int, *, end_offset: int = 0) -> InflowReading | None:
@@ -53,7 +55,11 @@ def read_inflow(history: MintHistory, window: int, *, end_offset: int = 0) -> In
     series = history.series("net_inflow_sol", window, end_offset=end_offset)
     if len(series) < window:
         return None
-    return InflowReading(accel_lamports=curvature(series), last_inflow_lamports=series[-1])
+    return InflowReading(
+        accel_lamports=curvature(series),
+        last_inflow_lamports=series[-1],
+        last_change_lamports=series[-1] - series[-2],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ class InflowAccelParams(Params):
 
 
 class InflowAcceleration(Signal[InflowAccelParams]):
-    """Buy when the second derivative of per-minute net SOL inflow crosses `min_accel_sol`.
+    """Buy when the second derivative of per-minute net SOL inflow crosses `min_accel_sol` while the
+    inflow is rising and at least `min_net_inflow_sol` in the newest minute.
 
     Evaluated on each new minute bucket. Edge-triggered: fires only on the minute the condition
     becomes true (it was false one minute earlier), so a sustained surge gives one intent, and the
@@ -64,10 +65,14 @@ class InflowAcceleration(Signal[InflowAccelParams]):
 
 
 def inflow_holds(reading: InflowReading | None, min_accel_sol: Decimal, min_net_inflow_sol: Decimal) -> bool:
-    """The `inflow_accel` condition on a reading."""
+    """The `inflow_accel` condition on a reading: accelerating, rising, and actually flowing in.
+
+    Rising matters: a decline that flattens out (6, 3, 1 SOL) also has a positive second derivative.
+    """
     return (
         reading is not None
         and reading.accel_lamports >= lamports(min_accel_sol)
+        and reading.last_change_lamports > 0
         and reading.last_inflow_lamports >= lamports(min_net_inflow_sol)
     )
 
