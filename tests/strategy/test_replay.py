@@ -5,11 +5,8 @@ reproduces them byte for byte (live/replay parity)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 
-import asyncpg
 import grpc
 import pytest
 
@@ -17,53 +14,12 @@ from pumpflow.v1 import executor_pb2 as pb
 from pumpflow.v1 import executor_pb2_grpc as pb_grpc
 from strategy.events import event_to_pb, intent_to_pb
 from strategy.replay import ReplayError, compare_with_stored, main, replay, stored_events
-from strategy.sdk import StreamEvent, TradeIntent, fingerprint
+from strategy.sdk import TradeIntent, fingerprint
 from strategy.signal_config import load_signals
+from tests.strategy.dbkit import connect, store_golden
 from tests.strategy.streams import golden_stream
 from tests.strategy.test_determinism import GOLDEN_FINGERPRINT
 from tests.support import ExecutorHandle, executor_settings, running_executor
-
-
-@contextlib.asynccontextmanager
-async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-def _row(event: StreamEvent, columns: list[str]) -> tuple[object, ...]:
-    wire = event_to_pb(event)
-    chain = getattr(event, "chain", None)
-    values = {
-        "seq": event.seq,
-        "kind": event.kind.upper(),
-        "mint": event.mint,
-        "slot": chain.slot if chain is not None else None,
-        "signature": chain.signature if chain is not None else None,
-        "key": f"{event.mint}:{event.seq}",
-        "payload": wire.SerializeToString(deterministic=True),
-    }
-    return tuple(values[c] for c in columns)
-
-
-async def store_golden(db_url: str) -> list[StreamEvent]:
-    """Write the golden stream into the executor's outbox, rows shaped as the executor writes them
-    (start an executor afterwards and it serves them from `from_seq`)."""
-    events = golden_stream()
-    async with connect(db_url) as conn:
-        present = {
-            r["column_name"]
-            for r in await conn.fetch(
-                "select column_name from information_schema.columns where table_name = 'events'"
-            )
-        }
-        columns = [c for c in ("seq", "kind", "mint", "slot", "signature", "key", "payload") if c in present]
-        await conn.copy_records_to_table(
-            "events", records=[_row(e, columns) for e in events], columns=columns
-        )
-    return events
 
 
 async def test_replay_of_the_stored_stream_reproduces_the_golden_fingerprint(db_url: str) -> None:
