@@ -57,9 +57,17 @@ class WsConnection:
             self.close(1008, "client has lagged behind (notification is gone)", abort=True)
 
     def _flush(self) -> None:
-        data = self.proto.data_to_send()
-        if data and not self.writer.transport.is_closing():
-            self.writer.write(b"".join(data))
+        """Write what the protocol queued; an empty chunk means "close the TCP connection now"
+        (the server closes first once the closing handshake is done)."""
+        chunks = self.proto.data_to_send()
+        if not chunks or self.writer.transport.is_closing():
+            return
+        eof = chunks[-1] == b""
+        data = b"".join(chunks)
+        if data:
+            self.writer.write(data)
+        if eof:
+            self.writer.transport.close()
 
     def close(self, code: int, reason: str, *, abort: bool = False) -> None:
         if self.closed:

@@ -18,21 +18,25 @@ _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 _CHUNK = 58**10
 
 
+_PAIRS = [bytes((_B58[i // 58], _B58[i % 58])) for i in range(58 * 58)]
+
+
 def b58encode(data: bytes) -> str:
-    """Base58 (Bitcoin alphabet), in 10-digit chunks so long payloads stay fast."""
+    """Base58 (Bitcoin alphabet): 10 digits per big-int division, two per table lookup."""
     zeros = len(data) - len(data.lstrip(b"\0"))
     n = int.from_bytes(data, "big")
-    out = bytearray()
+    parts: list[bytes] = []
+    pairs = _PAIRS
     while n:
         n, chunk = divmod(n, _CHUNK)
-        for _ in range(10):
-            chunk, d = divmod(chunk, 58)
-            out.append(_B58[d])
-    while out and out[-1] == _B58[0]:
-        out.pop()
-    out.extend(_B58[0:1] * zeros)
-    out.reverse()
-    return out.decode()
+        c4, p4 = divmod(chunk, 3364)
+        c3, p3 = divmod(c4, 3364)
+        c2, p2 = divmod(c3, 3364)
+        p0, p1 = divmod(c2, 3364)
+        parts.append(pairs[p0] + pairs[p1] + pairs[p2] + pairs[p3] + pairs[p4])
+    parts.reverse()
+    text = b"".join(parts).lstrip(b"1")
+    return (b"1" * zeros + text).decode()
 
 
 def b58decode(text: str) -> bytes:

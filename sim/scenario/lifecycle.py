@@ -215,8 +215,7 @@ class World:
             if (
                 m.hype > 0.02
                 or (m.migrated and age < 20_000)
-                or (m.completed_slot is not None
-                and not m.migrated)
+                or (m.completed_slot is not None and not m.migrated)
             ):
                 keep.append(m)
         self.active = keep

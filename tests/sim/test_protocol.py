@@ -189,7 +189,7 @@ async def test_emission_waits_for_the_first_logs_subscription_and_duration_stops
     async with sim.running(seed=6, rate=200, speed=10, duration=0.5) as s:
         await asyncio.sleep(0.3)
         assert s.manifest_rows() == []
-        async with websockets.connect(s.ws_url) as ws:
+        async with websockets.connect(s.ws_url, close_timeout=0.5) as ws:
             await _logs_subscribe(ws)
             await asyncio.sleep(1.2)
         served = len(s.manifest_rows())
