@@ -41,9 +41,11 @@ class BuyerGrowth(Signal[BuyerGrowthParams]):
     history_buckets = 32
 
     def warmup(self) -> int:
+        """`2 * window + 1` minutes: both comparison windows, plus one minute for the edge test."""
         return 2 * self.params.window + 1
 
     def on_bucket(self, bucket: FeatureBucket, ctx: Ctx[BuyerGrowthParams]) -> Emit:
+        """Decide on the first emission of each new minute."""
         history = ctx.history(bucket.mint, bucket.venue)
         if not is_fresh_head(bucket, history):
             return None

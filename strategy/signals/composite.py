@@ -82,10 +82,12 @@ class FlowComposite(Signal[FlowCompositeParams]):
     history_buckets = 32
 
     def warmup(self) -> int:
+        """The largest component window plus one minute for the edge test."""
         p = self.params
         return max(p.inflow_window, 2 * p.buyer_window, p.price_window) + 1
 
     def on_bucket(self, bucket: FeatureBucket, ctx: Ctx[FlowCompositeParams]) -> Emit:
+        """Decide on the first emission of each new minute; risk flags veto."""
         history = ctx.history(bucket.mint, bucket.venue)
         if not is_fresh_head(bucket, history):
             return None

@@ -50,9 +50,11 @@ class PriceTrend(Signal[PriceTrendParams]):
     history_buckets = 32
 
     def warmup(self) -> int:
+        """`window + 1` minutes: the fit window, and the one before it for the edge test."""
         return self.params.window + 1
 
     def on_bucket(self, bucket: FeatureBucket, ctx: Ctx[PriceTrendParams]) -> Emit:
+        """Decide on the first emission of each new minute."""
         history = ctx.history(bucket.mint, bucket.venue)
         if not is_fresh_head(bucket, history):
             return None
