@@ -32,7 +32,7 @@ from sim.scenario import programs as P
 from sim.scenario.body import GeneratedBody
 from sim.scenario.chain import Chain, Draft, Event, finish, rent
 from sim.scenario.eras import Era, era_of
-from sim.scenario.txbuild import LOG_LIMIT_BYTES, Call, Lookup
+from sim.scenario.txbuild import LOG_LIMIT_BYTES, Call, Lookup, system_transfer
 from sim.txformat import b58encode
 
 LAMPORTS = C.LAMPORTS_PER_SOL
@@ -968,7 +968,7 @@ class World:
                 {"base_amount_out": trade.base_amount, "max_quote_amount_in": limit, "track_volume": True},
             )
             # wrap exactly what the buy takes
-            wrap = Call(A.SYSTEM_PROGRAM, [w.address, user_quote], P.system_transfer(trade.user_quote))
+            wrap = Call(A.SYSTEM_PROGRAM, [w.address, user_quote], system_transfer(trade.user_quote))
             d.top.append(wrap)
             d.move(w.address, user_quote, trade.user_quote)
             d.token(user_quote, A.WSOL_MINT, w.address, A.TOKEN_PROGRAM, 9, trade.user_quote)
@@ -1185,7 +1185,7 @@ def _record(event_index: int, ev: Event) -> dict[str, Any]:
     present = _layout_fields(ev.program, ev.name, ev.version)
     values = ev.fields
     out: dict[str, Any] = {
-        "kind": cls.kind,
+        "kind": getattr(cls, "kind"),  # noqa: B009 - ClassVar on the record dataclasses
         "event_index": event_index,
         "program": ev.program,
         "layout_version": ev.version,

@@ -20,8 +20,8 @@ async def rpc(url: str, method: str, params: Any = None, req_id: Any = 1) -> htt
         return await client.post("/", json=body)
 
 
-async def recv_json(ws: websockets.ClientConnection, timeout: float = 10) -> Any:
-    return orjson.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def recv_json(ws: websockets.ClientConnection) -> Any:
+    return orjson.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
 async def send_json(ws: websockets.ClientConnection, msg: Any) -> None:
