@@ -3,6 +3,7 @@ during warm-up, and the composite never buys into an active high-severity risk f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from strategy.sdk import Severity, StreamEvent
@@ -20,7 +21,9 @@ def rising_prices(n: int, *, start: str = "0.000000030", step_pct: int = 5) -> l
     return prices
 
 
-def triggers(events: list[StreamEvent], signal: type, params: dict[str, object] | None = None) -> list[str]:
+def triggers(
+    events: Sequence[StreamEvent], signal: type, params: dict[str, object] | None = None
+) -> list[str]:
     result = run_signal(signal, params, events)
     assert result.faults == ()
     return [i.trigger for i in result.intents]
