@@ -99,19 +99,18 @@ def read_price(
 ) -> PriceReading | None:
     """Least-squares slope and curvature of `price_close` over the buckets inside the window.
 
-    Minutes without a bucket have no price and are skipped (x is the minute position, so gaps are
-    respected). Needs `min_points` (>= 3) buckets and a positive mean price.
+    Minutes without a bucket (or without a positive price) are skipped; x is the minute position, so
+    gaps are respected. Needs `min_points` (>= 3) such buckets.
     """
     if history.minutes_covered < window + end_offset:
         return None
-    pts = history.points("price_close", window, end_offset=end_offset)
+    # A bucket without a price (empty string on the wire reads as 0) carries no level information.
+    pts = [(x, y) for x, y in history.points("price_close", window, end_offset=end_offset) if y > 0]
     if len(pts) < max(3, min_points):
         return None
     xs = [x for x, _ in pts]
     ys = [y for _, y in pts]
     level = mean(ys)
-    if level <= 0:
-        return None
     with localcontext(DECIMAL_CONTEXT):
         return PriceReading(
             slope_pct=slope(ys, xs) / level * _HUNDRED,
