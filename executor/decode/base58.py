@@ -12,17 +12,17 @@ from solders.pubkey import Pubkey
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 _CACHE_LIMIT = 65_536
-_pubkey_cache: dict[bytes, str] = {}
+pubkey_cache: dict[bytes, str] = {}
 
 
 def encode_pubkey(raw: bytes) -> str:
     """Base58 of a 32-byte key, cached."""
-    text = _pubkey_cache.get(raw)
+    text = pubkey_cache.get(raw)
     if text is None:
-        if len(_pubkey_cache) >= _CACHE_LIMIT:
-            _pubkey_cache.clear()
+        if len(pubkey_cache) >= _CACHE_LIMIT:
+            pubkey_cache.clear()
         text = str(Pubkey.from_bytes(raw))
-        _pubkey_cache[raw] = text
+        pubkey_cache[raw] = text
     return text
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping, Sequence
 
-from executor.decode.base58 import decode_pubkey, encode_pubkey
+from executor.decode.base58 import decode_pubkey, encode_pubkey, pubkey_cache
 from executor.decode.errors import DecodeError
 from executor.decode.idl import ArrayOf, EnumOf, Field, OptionOf, Prim, StructOf, TypeSpec, VecOf
 
@@ -58,6 +58,21 @@ Buffer = bytes | memoryview
 ValueReader = Callable[[Buffer, int], tuple[Value, int]]
 # writes the fields it reads into the dict and returns the offset after them
 FieldsReader = Callable[[Buffer, int, dict[str, Value]], int]
+
+
+def fixed_size(spec: TypeSpec) -> int | None:
+    """Encoded size of every value of this type, or None when it varies (strings, vectors, options)."""
+    if isinstance(spec, Prim):
+        return None if spec.name in ("string", "bytes") else min_size(spec)
+    if isinstance(spec, (VecOf, OptionOf)):
+        return None
+    if isinstance(spec, EnumOf):
+        return 1
+    if isinstance(spec, ArrayOf):
+        item = fixed_size(spec.item)
+        return None if item is None else item * spec.length
+    sizes = [fixed_size(f.type) for f in spec.fields]
+    return None if None in sizes else sum(s for s in sizes if s is not None)
 
 
 def min_size(spec: TypeSpec) -> int:
@@ -254,22 +269,22 @@ def _fixed_run_reader(run: Sequence[Field]) -> FieldsReader:
     pubkeys = tuple(i for i, f in enumerate(run) if f.type == Prim("pubkey"))
     bools = tuple(i for i, f in enumerate(run) if f.type == Prim("bool"))
     size = packer.size
+    unpack_from = packer.unpack_from
+    cached = pubkey_cache.get
 
     def read_run(buf: Buffer, off: int, out: dict[str, Value]) -> int:
         end = off + size
         if end > len(buf):
             raise _SHORT
-        values: list[Value] = list(packer.unpack_from(buf, off))
+        values: list[Value] = list(unpack_from(buf, off))
         for i in pubkeys:
-            values[i] = encode_pubkey(values[i])  # type: ignore[arg-type]
+            raw: bytes = values[i]  # type: ignore[assignment]
+            values[i] = cached(raw) or encode_pubkey(raw)
         for i in bools:
             byte = values[i]
-            if byte == 0:
-                values[i] = False
-            elif byte == 1:
-                values[i] = True
-            else:
+            if byte != 0 and byte != 1:
                 raise DecodeError(f"bool {names[i]} is {byte!r}, not 0 or 1", reason="invalid_bool")
+            values[i] = byte == 1
         out.update(zip(names, values, strict=True))
         return end
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from executor.decode.errors import DecodeError
+from executor.decode.frozen import filler
 from executor.decode.layouts import EVENTS
 from executor.decode.model import UNKNOWN, Anomaly, DecodedEvent, Source
+
+_new_event = filler(DecodedEvent)
 
 
 def decode_event(

@@ -14,9 +14,9 @@ the oldest version is an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from executor.decode.borsh import Buffer, FieldsReader, ShortRead, Value, fields_reader, min_size
+from executor.decode.borsh import Buffer, FieldsReader, ShortRead, Value, fields_reader, fixed_size, min_size
 from executor.decode.errors import DecodeError, TruncatedData
 from executor.decode.idl import IDLS, PUMP, PUMP_AMM, PUMP_FEES, Field, IdlItem, Prim, anchor_discriminator
 
@@ -40,6 +40,11 @@ class Layout:
     versions: tuple[Version, ...]
     accounts: tuple[str, ...] = ()  # instruction account names, in order
     from_idl: bool = True
+    # Fast paths, filled by `with_fast_paths`: while a layout's fields up to some version are all
+    # fixed-size, one fused reader decodes them in one step. `exact` maps a payload size to the
+    # version ending exactly there; `prefixes` lists (size, version index, reader), largest first.
+    exact: dict[int, tuple[FieldsReader, str]] = field(default_factory=dict)
+    prefixes: tuple[tuple[int, int, FieldsReader], ...] = ()
 
     @property
     def latest(self) -> str:
@@ -64,11 +69,33 @@ class Layout:
         version: instructions, whose older program versions ignored trailing bytes that bots
         still send, decode that way.
         """
+        size = len(buf) - start
         out: dict[str, Value] = {}
-        off = start
+        exact = self.exact.get(size)
+        if exact is not None:
+            try:
+                exact[0](buf, start, out)
+                return out, exact[1], len(buf)
+            except DecodeError:
+                if not lenient:
+                    raise
+                return self._stepwise(buf, start, {}, 0, "", lenient)
+        for prefix_size, index, read in self.prefixes:
+            if prefix_size <= size:
+                try:
+                    off = read(buf, start, out)
+                except DecodeError:
+                    if not lenient:
+                        raise
+                    return self._stepwise(buf, start, {}, 0, "", lenient)
+                return self._stepwise(buf, off, out, index + 1, self.versions[index].label, lenient)
+        return self._stepwise(buf, start, out, 0, "", lenient)
+
+    def _stepwise(
+        self, buf: Buffer, off: int, out: dict[str, Value], first: int, label: str, lenient: bool
+    ) -> tuple[dict[str, Value], str, int]:
         end = len(buf)
-        label = ""
-        for version in self.versions:
+        for version in self.versions[first:]:
             if label and off == end:
                 break
             try:
@@ -76,19 +103,35 @@ class Layout:
             except ShortRead:
                 if not label:
                     raise TruncatedData(
-                        f"{self.name}: {end - start} bytes is shorter than its oldest layout"
+                        f"{self.name}: {end} bytes is shorter than its oldest layout"
                     ) from None
-                for field in version.fields:
-                    out.pop(field.name, None)
+                for dropped in version.fields:
+                    out.pop(dropped.name, None)
                 break
             except DecodeError:
                 if not (lenient and label):
                     raise
-                for field in version.fields:
-                    out.pop(field.name, None)
+                for dropped in version.fields:
+                    out.pop(dropped.name, None)
                 break
             label = version.label
         return out, label, off
+
+
+def with_fast_paths(layout: Layout) -> Layout:
+    exact: dict[int, tuple[FieldsReader, str]] = {}
+    prefixes: list[tuple[int, int, FieldsReader]] = []
+    cumulative: list[Field] = []
+    for index, version in enumerate(layout.versions):
+        cumulative.extend(version.fields)
+        sizes = [fixed_size(f.type) for f in cumulative]
+        if None in sizes:
+            break
+        size = sum(s for s in sizes if s is not None)
+        read = fields_reader(tuple(cumulative))
+        exact[size] = (read, version.label)
+        prefixes.append((size, index, read))
+    return replace(layout, exact=exact, prefixes=tuple(reversed(prefixes)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +210,8 @@ def _field_by_field(prefix: str, fields: tuple[Field, ...], start: int) -> tuple
 
 def _event_layout(item: IdlItem) -> Layout:
     history = EVENT_HISTORY.get((item.program, item.name), History("v", (len(item.fields),)))
-    return Layout(
-        "event",
-        item.program,
-        item.name,
-        item.discriminator,
-        _versions_from_history(item.name, item.fields, history),
-    )
+    versions = _versions_from_history(item.name, item.fields, history)
+    return with_fast_paths(Layout("event", item.program, item.name, item.discriminator, versions))
 
 
 def _account_layout(item: IdlItem, from_idl: bool = True) -> Layout:
@@ -182,14 +220,16 @@ def _account_layout(item: IdlItem, from_idl: bool = True) -> Layout:
         versions = _versions_from_history(item.name, item.fields, history)
     else:
         versions = _field_by_field("f", item.fields, start=min(1, len(item.fields)))
-    return Layout("account", item.program, item.name, item.discriminator, versions, from_idl=from_idl)
+    return with_fast_paths(
+        Layout("account", item.program, item.name, item.discriminator, versions, from_idl=from_idl)
+    )
 
 
 def _instruction_layout(item: IdlItem, from_idl: bool = True) -> Layout:
     # Anchor reads instruction args as a prefix; trailing args (track_volume, create_pool's
     # coin_creator/is_mayhem_mode/...) were appended over time, so each arg is its own version.
     versions = _field_by_field("a", item.fields, start=0)
-    return Layout(
+    layout = Layout(
         "instruction",
         item.program,
         item.name,
@@ -198,6 +238,7 @@ def _instruction_layout(item: IdlItem, from_idl: bool = True) -> Layout:
         accounts=item.accounts,
         from_idl=from_idl,
     )
+    return with_fast_paths(layout)
 
 
 def _check_unique(table: dict[bytes, Layout], layout: Layout) -> None:

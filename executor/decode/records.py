@@ -12,10 +12,12 @@ is an IDL field of its event (or a documented derived field).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from executor.decode.borsh import Value
+from executor.decode.frozen import filler
 from executor.decode.idl import PUMP, PUMP_AMM
 from executor.decode.model import DecodedEvent, DecodedInstruction, Source
 
@@ -211,12 +213,17 @@ RECORD_OF_EVENT: dict[tuple[str, str], type[Record]] = {
 TRADE_RECORDS = (CurveTrade, AmmTrade)
 
 
-def _copied_fields(cls: type[Record]) -> tuple[str, ...]:
-    derived = DERIVED_FIELDS.get(cls, frozenset())
-    return tuple(f.name for f in fields(cls) if f.name not in ENVELOPE_FIELDS and f.name not in derived)
+def _own_fields(cls: type[Record]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in ENVELOPE_FIELDS)
 
 
-_COPIED: dict[type[Record], tuple[str, ...]] = {cls: _copied_fields(cls) for cls in RECORD_TYPES}
+_OWN: dict[type[Record], tuple[str, ...]] = {cls: _own_fields(cls) for cls in RECORD_TYPES}
+_FILL: dict[type[Record], Callable[[Sequence[object]], Record]] = {cls: filler(cls) for cls in RECORD_TYPES}
+# position of a field in the value row (envelope first, then the record's own fields)
+_AT: dict[type[Record], dict[str, int]] = {
+    cls: {name: i for i, name in enumerate((*(f.name for f in fields(Envelope)), *_OWN[cls]))}
+    for cls in RECORD_TYPES
+}
 
 
 def _shareholders(value: Value) -> tuple[tuple[str, int], ...] | None:
@@ -239,38 +246,38 @@ def build_record(
     block_time: int | None,
     instruction: DecodedInstruction | None,
 ) -> Record | None:
-    """The normalized record of one decoded event, or None for events that have none."""
+    """The normalized record of one decoded event, or None for events that have none.
+
+    Record fields absent from the event's layout version are None; derived fields are set below.
+    """
     cls = RECORD_OF_EVENT.get((event.program, event.name))
     if cls is None or event.error is not None or event.layout_version is None:
         return None
     values = event.fields
-    kwargs: dict[str, object] = {name: values.get(name) for name in _COPIED[cls]}
     timestamp = values.get("timestamp")
-    kwargs.update(
-        signature=signature,
-        slot=slot,
-        block_time=block_time,
-        event_index=event.event_index,
-        ix_index=event.ix_index,
-        inner_index=event.inner_index,
-        source=event.source,
-        program=event.program,
-        layout_version=event.layout_version,
-        timestamp=timestamp if isinstance(timestamp, int) else None,
-    )
+    row: list[object] = [
+        signature,
+        slot,
+        block_time,
+        event.event_index,
+        event.ix_index,
+        event.inner_index,
+        event.source,
+        event.program,
+        event.layout_version,
+        timestamp if isinstance(timestamp, int) else None,
+    ]
+    row.extend(map(values.get, _OWN[cls]))
+    at = _AT[cls]
     if cls is CurveTrade:
-        kwargs["shareholders"] = _shareholders(values.get("shareholders"))
+        row[at["shareholders"]] = _shareholders(values.get("shareholders"))
     elif cls is Launch:
-        kwargs["ix_name"] = instruction.name if instruction is not None else None
+        row[at["ix_name"]] = instruction.name if instruction is not None else None
     elif cls is AmmTrade:
-        is_buy = event.name == "BuyEvent"
-        side = 0 if is_buy else 1
-        kwargs["is_buy"] = is_buy
+        side = 0 if event.name == "BuyEvent" else 1
+        row[at["is_buy"]] = side == 0
         for name, names in AMM_SIDED.items():
-            kwargs[name] = values.get(names[side])
-        if instruction is not None:
-            kwargs["base_mint"] = instruction.account("base_mint")
-            kwargs["quote_mint"] = instruction.account("quote_mint")
-        else:
-            kwargs["base_mint"] = kwargs["quote_mint"] = None
-    return cls(**kwargs)  # type: ignore[arg-type]
+            row[at[name]] = values.get(names[side])
+        row[at["base_mint"]] = instruction.account("base_mint") if instruction is not None else None
+        row[at["quote_mint"]] = instruction.account("quote_mint") if instruction is not None else None
+    return _FILL[cls](row)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def _index() -> list[dict[str, Any]]:
 
 
 INDEX = _index()
-_PARAMETRIZED = {
+_PARAMETRIZED: dict[str, Callable[[dict[str, Any]], bool]] = {
     "tx_row": lambda row: row["kind"] == "transaction",
     "tx_row_with_expected": lambda row: row["kind"] == "transaction" and bool(row["expected"]),
     "tx_row_with_tradeevent": lambda row: (

@@ -15,8 +15,9 @@ from executor.decode import PUMP, PUMP_AMM, DecodeError, decode_account, decode_
 from executor.decode.base58 import b58decode, b58encode, encode_pubkey
 from executor.decode.encode import encode_account, encode_event, encode_instruction, program_data_line
 from executor.decode.events import decode_event
-from executor.decode.idl import ArrayOf, EnumOf, Field, OptionOf, Prim, StructOf, TypeSpec, VecOf
+from executor.decode.idl import ArrayOf, EnumOf, Field, OptionOf, Prim, TypeSpec, VecOf
 from executor.decode.layouts import ACCOUNTS_BY_PROGRAM, EVENTS, INSTRUCTIONS, Layout
+from executor.decode.logs import fast_scan, scan_logs
 from executor.decode.model import Anomaly
 from executor.decode.records import CurveTrade
 
@@ -55,7 +56,7 @@ def values(spec: TypeSpec) -> st.SearchStrategy[Any]:
         return st.none() | values(spec.item)
     if isinstance(spec, EnumOf):
         return st.sampled_from(spec.variants)
-    if isinstance(spec, StructOf) and spec.newtype:
+    if spec.newtype:
         return values(spec.fields[0].type)
     return field_values(spec.fields)
 
@@ -241,3 +242,85 @@ def test_a_real_transaction_with_one_field_replaced_raises_nothing_but_decode_er
 @given(st.binary(max_size=64))
 def test_base58_round_trips(raw: bytes) -> None:
     assert b58decode(b58encode(raw)) == raw
+
+
+PROGRAMS = [
+    PUMP,
+    PUMP_AMM,
+    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+    "LanMV9sAd7wArD4vJFi2qDdfnVhFxYSUg6eADduJ3uj",
+]
+tricky_text = st.sampled_from(
+    [
+        "Instruction: Buy",
+        "swap success",
+        "x invoke [",
+        "y failed: z",
+        "Program data: AAAA",
+        "ends with ]",
+        "ok",
+    ]
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
+    """One well-formed invoke frame as the runtime logs it, with nested frames below depth 4."""
+    program = draw(st.sampled_from(PROGRAMS))
+    lines = [f"Program {program} invoke [{depth}]"]
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["log", "data", "consumed", "return", "nested"]))
+        if kind == "log":
+            lines.append("Program log: " + draw(tricky_text))
+        elif kind == "data":
+            lines.append(
+                "Program data: " + base64.b64encode(draw(st.binary(min_size=8, max_size=40))).decode()
+            )
+        elif kind == "consumed":
+            lines.append(f"Program {program} consumed 100 of 200 compute units")
+        elif kind == "return":
+            lines.append(f"Program return: {program} AAAA")
+        elif depth < 4:
+            lines.extend(draw(frames(depth + 1)))
+    failed = draw(st.integers(0, 9)) == 0
+    lines.append(
+        f"Program {program} failed: custom program error: 0x1" if failed else f"Program {program} success"
+    )
+    return lines
+
+
+@settings(max_examples=400)
+@given(st.lists(frames(), max_size=5))
+def test_fast_log_scan_agrees_with_the_line_by_line_scan(top_level: list[list[str]]) -> None:
+    logs = [line for frame in top_level for line in frame]
+    fast, exact = fast_scan(logs), scan_logs(logs)
+    if fast is not None:
+        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
+            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
+        ]
+
+
+def test_fast_log_scan_agrees_with_the_line_by_line_scan_on_every_fixture(
+    all_tx_results: list[dict[str, Any]],
+) -> None:
+    exact_only = 0
+    for result in all_tx_results:
+        logs = result["meta"]["logMessages"]
+        fast, exact = fast_scan(logs), scan_logs(logs)
+        if fast is None:
+            exact_only += 1
+            continue
+        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
+            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
+        ]
+    assert exact_only <= 2, "only the truncated transaction needs the line-by-line scan"
+
+
+def test_a_message_with_an_embedded_newline_is_left_to_the_line_by_line_scan() -> None:
+    logs = [
+        f"Program {PUMP} invoke [1]",
+        f"Program log: x\nProgram {PUMP} invoke [2]",
+        "Program data: AAAAAAAAAAA=",
+    ]
+    assert fast_scan(logs) is None
+    assert [e.inner_index for e in scan_logs(logs).events] == [None]

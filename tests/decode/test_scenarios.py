@@ -363,7 +363,7 @@ def synthetic_result(
         *(leading or []),
         {"programId": PUMP, "accounts": [], "data": b58encode(sell), "stackHeight": None},
     ]
-    return json.loads(
+    doc: dict[str, Any] = json.loads(
         json.dumps(
             {
                 "slot": 7,
@@ -387,3 +387,4 @@ def synthetic_result(
             }
         )
     )
+    return doc
