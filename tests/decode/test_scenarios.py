@@ -388,3 +388,30 @@ def synthetic_result(
         )
     )
     return doc
+
+
+def test_base58_wire_encoding_decodes_like_base64(tx_result: Any) -> None:
+    result = tx_result("5gp7yztY9n")
+    expected = decode_transaction(result)
+    raw = base64.b64decode(result["transaction"][0])
+    result["transaction"] = [b58encode(raw), "base58"]
+    assert decode_transaction(result).records == expected.records
+
+
+def test_transaction_without_log_messages_decodes_from_the_cpi_carrier_alone(tx_result: Any) -> None:
+    result = tx_result("JBnrBbgqh9")
+    expected = decode_transaction(result)
+    result["meta"]["logMessages"] = None
+    tx = decode_transaction(result)
+    assert tx.records == expected.records and not tx.truncated
+    assert tx.anomalies == ()
+
+
+def test_v0_lookup_table_accounts_resolve_into_named_instruction_accounts(tx_result: Any) -> None:
+    result = tx_result("4PqHvshiZK")
+    assert result["meta"]["loadedAddresses"]["writable"], "this fixture loads accounts from lookup tables"
+    tx = decode_transaction(result)
+    (ix,) = [ix for ix in tx.instructions if ix.name == "sell"]
+    (trade,) = records_of(AmmTrade, tx)
+    assert ix.account("pool") == trade.pool and ix.account("user") == trade.user
+    assert trade.base_mint is not None and trade.base_mint.endswith("pump")
