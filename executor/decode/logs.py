@@ -203,7 +203,12 @@ def decode_logs(
     `failed=True` and no records.
     """
     lines = logs or []
-    scan = fast_scan(lines) or scan_logs(lines)
+    try:
+        scan = fast_scan(lines) or scan_logs(lines)
+    except (TypeError, AttributeError):  # an entry that is not a string
+        entries: list[object] = list(lines)
+        scan = scan_logs([line for line in entries if isinstance(line, str)])
+        scan.anomalies.append(Anomaly("malformed_logs", detail="non-string log entries ignored"))
     anomalies = scan.anomalies
     events: list[DecodedEvent] = []
     for index, item in enumerate(scan.events):

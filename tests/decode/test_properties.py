@@ -192,8 +192,11 @@ log_lines = st.one_of(
 
 
 @settings(max_examples=400)
-@given(st.lists(log_lines, max_size=30), st.one_of(st.none(), st.just({"InstructionError": [0, "Custom"]})))
-def test_garbage_log_lines_never_raise(lines: list[str], err: object) -> None:
+@given(
+    st.lists(log_lines | st.integers() | st.none(), max_size=30),
+    st.one_of(st.none(), st.just({"InstructionError": [0, "Custom"]})),
+)
+def test_garbage_log_lines_never_raise(lines: list[Any], err: object) -> None:
     tx = decode_logs("sig", 0, lines, err)
     assert [e.event_index for e in tx.events] == list(range(len(tx.events)))
 
