@@ -109,8 +109,10 @@ class _Connection:
     last_notice_at: float = 0.0
     ref_slot: int | None = None
     unknown: int = 0
-    reason: str | None = None
+    reason: str | None = None  # why we ended it ourselves
     closed: ConnectionClosed | None = None
+    closing: asyncio.Task[None] | None = None
+    discard: bool = False  # the session is over: drain the socket, deliver nothing more
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +318,31 @@ class LogsSubscription:
                 if not self._subscribed:
                     self._gap = True
                 metrics.WS_CONNECTED.labels(label).set(0)
-            for task in (watchdog, reader):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(*(t for t in (watchdog, reader) if t is not None), return_exceptions=True)
-            await ws.close()
-            metrics.WS_QUEUE_DEPTH.labels(label).set(0)
+            await self._teardown(conn, reader, watchdog)
+
+    async def _teardown(
+        self, conn: _Connection, reader: asyncio.Task[None], watchdog: asyncio.Task[None] | None
+    ) -> None:
+        """Close the socket while the reader keeps draining it (so the close handshake is not stuck
+        behind unread frames), then stop the helper tasks."""
+        conn.discard = True
+        while not conn.queue.empty():
+            conn.queue.get_nowait()
+        if watchdog is not None:
+            watchdog.cancel()
+        await conn.ws.close()
+        tasks = [t for t in (watchdog, reader, conn.closing) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        metrics.WS_QUEUE_DEPTH.labels(conn.endpoint.label).set(0)
+
+    def _recycle(self, conn: _Connection, reason: str) -> None:
+        """End the connection for `reason`; the reader keeps draining until the close completes."""
+        if conn.reason is None:
+            conn.reason = reason
+        if conn.closing is None:
+            conn.closing = asyncio.create_task(conn.ws.close(reason=reason), name="logs-close")
 
     async def _subscribe(self, conn: _Connection, reader: asyncio.Task[None]) -> None:
         for request_id, program in enumerate(self._programs, start=1):
@@ -417,9 +438,10 @@ class LogsSubscription:
                 return
             conn.unknown += 1
             self._reject(conn, "unknown_subscription", f"subscription id {frame.subscription}")
-            if conn.unknown >= UNKNOWN_IDS_BEFORE_RESUBSCRIBE and conn.reason is None:
-                conn.reason = "unknown_subscription"
-                await conn.ws.close(reason="resubscribing")
+            if conn.unknown >= UNKNOWN_IDS_BEFORE_RESUBSCRIBE:
+                self._recycle(conn, "unknown_subscription")
+            return
+        if conn.discard:
             return
         notice = self._notice(conn, frame, program)
         if conn.queue.full() and self._throttle.allow(("full", conn.endpoint.label)):
@@ -520,8 +542,7 @@ class LogsSubscription:
                     last_notice_slot=conn.ref_slot,
                     slot=slot,
                 )
-                conn.reason = "stall"
-                await conn.ws.close(reason="stalled")
+                self._recycle(conn, "stall")
                 return
 
 
