@@ -149,68 +149,36 @@ def merge_carriers(
 ) -> list[Carried]:
     """One list in execution order, each event once. See the module docstring."""
     merged: list[Carried] = []
+
+    def keep(item: Carried, reason: str | None = None) -> None:
+        if reason is not None:
+            anomalies.append(
+                Anomaly(reason, item.program, detail=item.data[:8].hex(), event_index=len(merged))
+            )
+        merged.append(item)
+
     i = j = 0
     while i < len(logs) and j < len(cpi):
         log_item, cpi_item = logs[i], cpi[j]
         if log_item.key == cpi_item.key:
-            if log_item.data != cpi_item.data:
-                anomalies.append(
-                    Anomaly(
-                        "carrier_mismatch",
-                        cpi_item.program,
-                        detail=cpi_item.data[:8].hex(),
-                        event_index=len(merged),
-                    )
-                )
-            merged.append(log_item if prefer == "logs" else cpi_item)
+            mismatch = "carrier_mismatch" if log_item.data != cpi_item.data else None
+            keep(log_item if prefer == "logs" else cpi_item, mismatch)
             i += 1
             j += 1
             continue
+        # Different events: the one that is missing from the other carrier goes first.
         log_ix, cpi_ix = log_item.ix_index or 0, cpi_item.ix_index or 0
-        log_only = log_ix < cpi_ix or (
-            log_ix == cpi_ix
-            and not any(c.key == log_item.key for c in cpi[j + 1 :] if c.ix_index == cpi_item.ix_index)
-        )
-        if log_only:
-            anomalies.append(
-                Anomaly(
-                    "log_only_event",
-                    log_item.program,
-                    detail=log_item.data[:8].hex(),
-                    event_index=len(merged),
-                )
-            )
-            merged.append(log_item)
+        later_in_cpi = any(c.key == log_item.key for c in cpi[j + 1 :] if c.ix_index == cpi_item.ix_index)
+        if log_ix < cpi_ix or (log_ix == cpi_ix and not later_in_cpi):
+            keep(log_item, "log_only_event")
             i += 1
         else:
-            anomalies.append(
-                Anomaly(
-                    "cpi_only_event",
-                    cpi_item.program,
-                    detail=cpi_item.data[:8].hex(),
-                    event_index=len(merged),
-                )
-            )
-            merged.append(cpi_item)
+            keep(cpi_item, "cpi_only_event")
             j += 1
     for log_item in logs[i:]:
-        anomalies.append(
-            Anomaly(
-                "log_only_event", log_item.program, detail=log_item.data[:8].hex(), event_index=len(merged)
-            )
-        )
-        merged.append(log_item)
-    for cpi_item in cpi[j:]:
-        if logs_complete:
-            anomalies.append(
-                Anomaly(
-                    "cpi_only_event",
-                    cpi_item.program,
-                    detail=cpi_item.data[:8].hex(),
-                    event_index=len(merged),
-                )
-            )
-        merged.append(cpi_item)
+        keep(log_item, "log_only_event")
+    for cpi_item in cpi[j:]:  # past the end of truncated logs this is expected
+        keep(cpi_item, "cpi_only_event" if logs_complete else None)
     return merged
 
 

@@ -415,3 +415,21 @@ def test_v0_lookup_table_accounts_resolve_into_named_instruction_accounts(tx_res
     (trade,) = records_of(AmmTrade, tx)
     assert ix.account("pool") == trade.pool and ix.account("user") == trade.user
     assert trade.base_mint is not None and trade.base_mint.endswith("pump")
+
+
+def test_event_present_only_in_the_cpi_carrier_of_complete_logs_is_kept_and_counted() -> None:
+    trade = encode_event("TradeEvent", trade_fields(), "v2")
+    complete = encode_event(
+        "CompleteEvent", {"user": USER, "mint": MINT, "bonding_curve": USER, "timestamp": 1}, "k0"
+    )
+    cpi = [
+        {"programId": PUMP, "accounts": [], "data": b58encode(event_cpi_data(trade)), "stackHeight": 2},
+        {"programId": PUMP, "accounts": [], "data": b58encode(event_cpi_data(complete)), "stackHeight": 2},
+    ]
+    result = synthetic_result(logs=frame(PUMP, program_data_line(complete)), inner=cpi)
+    tx = decode_transaction(result)
+    assert [(e.name, e.source, e.event_index) for e in tx.events] == [
+        ("TradeEvent", "cpi", 0),
+        ("CompleteEvent", "cpi", 1),
+    ]
+    assert [(a.reason, a.event_index) for a in tx.anomalies] == [("cpi_only_event", 0)]
