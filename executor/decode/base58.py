@@ -11,6 +11,8 @@ from solders.pubkey import Pubkey
 
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
+_CHUNK = 10
+_POWERS = [58**n for n in range(_CHUNK + 1)]
 _CACHE_LIMIT = 65_536
 pubkey_cache: dict[bytes, str] = {}
 
@@ -37,13 +39,21 @@ def b58encode(raw: bytes) -> str:
 
 
 def b58decode(text: str) -> bytes:
-    """Decode base58; raises ValueError on a character outside the alphabet."""
+    """Decode base58; raises ValueError on a character outside the alphabet.
+
+    Digits are folded ten at a time in small ints before touching the big accumulator, which
+    keeps the ~470-character event-CPI instructions of json-encoded transactions cheap.
+    """
     number = 0
-    for char in text:
-        digit = _INDEX.get(char)
-        if digit is None:
-            raise ValueError(f"invalid base58 character {char!r}")
-        number = number * 58 + digit
+    for start in range(0, len(text), _CHUNK):
+        chunk = text[start : start + _CHUNK]
+        value = 0
+        for char in chunk:
+            digit = _INDEX.get(char)
+            if digit is None:
+                raise ValueError(f"invalid base58 character {char!r}")
+            value = value * 58 + digit
+        number = number * _POWERS[len(chunk)] + value
     zeros = len(text) - len(text.lstrip("1"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     return b"\0" * zeros + body

@@ -217,6 +217,21 @@ def _own_fields(cls: type[Record]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.name not in ENVELOPE_FIELDS)
 
 
+# build_record writes the envelope positionally, in this order
+_ENVELOPE_ORDER = (
+    "signature",
+    "slot",
+    "block_time",
+    "event_index",
+    "ix_index",
+    "inner_index",
+    "source",
+    "program",
+    "layout_version",
+    "timestamp",
+)
+if tuple(f.name for f in fields(Envelope)) != _ENVELOPE_ORDER:
+    raise RuntimeError("Envelope fields changed: update build_record's row")
 _OWN: dict[type[Record], tuple[str, ...]] = {cls: _own_fields(cls) for cls in RECORD_TYPES}
 _FILL: dict[type[Record], Callable[[Sequence[object]], Record]] = {cls: filler(cls) for cls in RECORD_TYPES}
 # position of a field in the value row (envelope first, then the record's own fields)

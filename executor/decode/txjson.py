@@ -15,13 +15,18 @@ from solders.transaction import VersionedTransaction
 
 from executor.decode.base58 import b58decode
 from executor.decode.errors import UnsupportedInput
+from executor.decode.layouts import EVENT_PROGRAMS
+
+_READ_PROGRAMS = frozenset(EVENT_PROGRAMS)
 
 
 @dataclass(frozen=True, slots=True)
 class RawInstruction:
     program: str
     accounts: tuple[str, ...]
-    data: bytes | None  # None for instructions a jsonParsed node already parsed (system, token, ...)
+    # None for programs the decoder does not read (their base58 is left undecoded) and for
+    # instructions a jsonParsed node already parsed (system, token, ...)
+    data: bytes | None
     stack_height: int | None
 
 
@@ -49,24 +54,25 @@ def _b58(text: object) -> bytes:
         raise UnsupportedInput(str(exc)) from exc
 
 
+def _data(program: str, entry: dict[str, Any]) -> bytes | None:
+    return _b58(entry.get("data", "")) if program in _READ_PROGRAMS else None
+
+
 def _indexed(entry: dict[str, Any], keys: tuple[str, ...]) -> RawInstruction:
     try:
         program = keys[entry["programIdIndex"]]
         accounts = tuple(keys[i] for i in entry.get("accounts", []))
     except IndexError as exc:
         raise UnsupportedInput("instruction account index outside the transaction's keys") from exc
-    return RawInstruction(
-        program, accounts, _b58(entry.get("data", "")), _int_or_none(entry.get("stackHeight"))
-    )
+    return RawInstruction(program, accounts, _data(program, entry), _int_or_none(entry.get("stackHeight")))
 
 
 def _parsed_style(entry: dict[str, Any]) -> RawInstruction:
     height = _int_or_none(entry.get("stackHeight"))
+    program = str(entry["programId"])
     if "parsed" in entry:
-        return RawInstruction(str(entry["programId"]), (), None, height)
-    return RawInstruction(
-        str(entry["programId"]), tuple(entry.get("accounts", [])), _b58(entry.get("data", "")), height
-    )
+        return RawInstruction(program, (), None, height)
+    return RawInstruction(program, tuple(entry.get("accounts", [])), _data(program, entry), height)
 
 
 def _instruction(entry: dict[str, Any], keys: tuple[str, ...]) -> RawInstruction:
