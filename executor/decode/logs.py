@@ -17,6 +17,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from executor.decode.events import decode_event
 from executor.decode.layouts import EVENT_PROGRAMS
@@ -30,8 +31,7 @@ _EVENT_PROGRAMS = frozenset(EVENT_PROGRAMS)
 _CLOSING = ("success", "failed:")
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
+class LogEvent(NamedTuple):
     program: str
     data: bytes
     frame: int  # ordinal of the top-level invoke that contains it
@@ -190,8 +190,8 @@ def _log_event(program: str, line: str, frame: int, inner_index: int | None) -> 
         else:
             data = binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
-        return LogEvent(program, b"", frame, inner_index, valid=False)
-    return LogEvent(program, data, frame, inner_index, valid=True)
+        return LogEvent(program, b"", frame, inner_index, False)
+    return LogEvent(program, data, frame, inner_index, True)
 
 
 def decode_logs(
