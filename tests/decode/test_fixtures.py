@@ -6,7 +6,7 @@ import base64
 from collections import Counter
 from typing import Any
 
-from executor.decode import DecodedTx, decode_account, decode_logs, decode_transaction
+from executor.decode import PUMP, DecodedTx, decode_account, decode_logs, decode_transaction
 from executor.decode.events import decode_event
 from executor.decode.instructions import decode_instruction
 from executor.decode.layouts import EVENT_CPI_TAG, EVENT_PROGRAMS, RENAMED_ACCOUNTS, RENAMED_FIELDS
@@ -192,3 +192,31 @@ def test_event_and_instruction_fixtures_decode(load_json: Any, fragment_row: dic
             _matches(expected, {"instruction": ix.name, **dict(ix.accounts), **ix.args}, ix.program)
             for ix in decoded
         )
+
+
+def test_balance_deltas_were_actually_compared_on_most_fixture_trades(
+    all_tx_results: list[dict[str, Any]],
+) -> None:
+    """The agreement above is not vacuous: count the trades whose balances could be compared."""
+    from executor.decode.balances import (
+        amm_delta,
+        curve_delta,
+        exclusive_markets,
+        is_trade,
+        market_of,
+        read_balances,
+    )
+    from executor.decode.txjson import read_transaction
+
+    compared = with_sol = 0
+    for result in all_tx_results:
+        tx, raw = decode_transaction(result), read_transaction(result)
+        balances, exclusive = read_balances(raw.meta, raw.keys), exclusive_markets(tx.instructions)
+        for ix in tx.instructions:
+            if not is_trade(ix) or market_of(ix) not in exclusive:
+                continue
+            delta = curve_delta(ix, balances) if ix.program == PUMP else amm_delta(ix, balances)
+            assert delta is not None, (tx.signature, ix.name)
+            compared += 1
+            with_sol += delta.sol_amount is not None or delta.quote_amount is not None
+    assert compared >= 45 and with_sol >= 35, (compared, with_sol)
