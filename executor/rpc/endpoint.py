@@ -143,9 +143,22 @@ class RedactingFilter(logging.Filter):
 WS_LOGGER = logging.getLogger("executor.rpc.websockets")
 
 
+# Filters do not propagate to child loggers, so each logger that may print a URL is listed.
+_REDACTED_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.proxy",
+    "websockets",
+    "websockets.client",
+    WS_LOGGER.name,
+)
+
+
 def install_log_redaction() -> None:
     """Attach `RedactingFilter` to the httpx and websockets loggers (idempotent)."""
-    for name in ("httpx", "httpcore", "websockets", WS_LOGGER.name):
+    for name in _REDACTED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())

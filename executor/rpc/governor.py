@@ -41,6 +41,9 @@ class Priority(enum.IntEnum):
     BACKFILL = 1
 
 
+_PRIORITIES = (Priority.LIVE, Priority.BACKFILL)  # highest first; iterating the enum is slow
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointStatus:
     score: float
@@ -94,8 +97,13 @@ class Governor:
         }
         self._method_buckets: dict[tuple[str, str], TokenBucket] = {}
         self._in_flight = dict.fromkeys(self._labels, 0)
-        self._queues: dict[Priority, dict[tuple[str, str | None], deque[_Waiter]]] = {p: {} for p in Priority}
-        self._waiting = dict.fromkeys(Priority, 0)
+        self._queues: dict[Priority, dict[tuple[str, str | None], deque[_Waiter]]] = {
+            p: {} for p in _PRIORITIES
+        }
+        self._waiting = dict.fromkeys(_PRIORITIES, 0)
+        self._waiting_total = 0
+        self._wait_seconds = {p: metrics.GOVERNOR_WAIT.labels(p.name.lower()) for p in _PRIORITIES}
+        self._waiting_gauge = {p: metrics.GOVERNOR_WAITING.labels(p.name.lower()) for p in _PRIORITIES}
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -114,8 +122,15 @@ class Governor:
             raise GovernorClosed("the RPC pool is closed")
         if pinned is not None and pinned not in self._in_flight:
             raise ValueError(f"unknown endpoint {pinned!r}")
+        now = self._clock()
+        if not self._waiting_total:  # nobody queued: grant at once if the budget allows
+            label, _ = self._choose(method, pinned, avoid, now, self._status(now), 0)
+            if label is not None:
+                self._take(label, method, now)
+                self._wait_seconds[priority].observe(0.0)
+                return label
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(method, priority, pinned, avoid, future, self._clock())
+        waiter = _Waiter(method, priority, pinned, avoid, future, now)
         self._queues[priority].setdefault((method, pinned), deque()).append(waiter)
         self._count(priority, +1)
         self._pump()
@@ -130,7 +145,8 @@ class Governor:
 
     def release(self, label: str) -> None:
         self._in_flight[label] -= 1
-        self._pump()
+        if self._waiting_total:
+            self._pump()
 
     def wake(self) -> None:
         """Re-evaluate the queues now (a cooldown or a score changed)."""
@@ -161,13 +177,13 @@ class Governor:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._closed:
+        if self._closed or not self._waiting_total:
             return
         now = self._clock()
         status = self._status(now)
         next_at = math.inf
         reserve = 0
-        for priority in Priority:
+        for priority in _PRIORITIES:
             queues = self._queues[priority]
             if not queues:
                 continue
@@ -180,7 +196,9 @@ class Governor:
                         queue.popleft()
                         self._count(priority, -1)
                         continue
-                    label, ready_at = self._choose(waiter, now, status, reserve)
+                    label, ready_at = self._choose(
+                        waiter.method, waiter.pinned, waiter.avoid, now, status, reserve
+                    )
                     if label is None:
                         next_at = min(next_at, ready_at)
                         blocked = True
@@ -196,15 +214,20 @@ class Governor:
             self._timer = asyncio.get_running_loop().call_later(delay, self._pump)
 
     def _choose(
-        self, waiter: _Waiter, now: float, status: Mapping[str, EndpointStatus], reserve: int
+        self,
+        method: str,
+        pinned: str | None,
+        avoid: frozenset[str],
+        now: float,
+        status: Mapping[str, EndpointStatus],
+        reserve: int,
     ) -> tuple[str | None, float]:
         """The endpoint to grant now, or None and the earliest time worth looking again."""
         earliest = math.inf
-        if waiter.pinned is not None:
-            pinned = status[waiter.pinned]
-            if pinned.cooling_until > now:
-                return None, pinned.cooling_until
-            candidates = [waiter.pinned]
+        if pinned is not None:
+            if status[pinned].cooling_until > now:
+                return None, status[pinned].cooling_until
+            candidates = [pinned]
         else:
             available = [label for label in self._labels if status[label].cooling_until <= now]
             for label in self._labels:
@@ -214,14 +237,14 @@ class Governor:
                 return None, earliest
             best = max(status[label].score for label in available)
             eligible = [label for label in available if status[label].score >= self._demote_ratio * best]
-            candidates = [label for label in eligible if label not in waiter.avoid] or eligible
+            candidates = [label for label in eligible if label not in avoid] or eligible
             candidates.sort(key=lambda label: -status[label].score)
         for label in candidates:
             if self._in_flight[label] + reserve >= self._max_in_flight:
                 continue  # a release() pumps again
             wait = max(
                 self._endpoint_buckets[label].wait_s(now, 1.0 + reserve),
-                self._method_bucket(label, waiter.method, now).wait_s(now),
+                self._method_bucket(label, method, now).wait_s(now),
             )
             if wait <= 0.0:
                 return label, now
@@ -229,12 +252,15 @@ class Governor:
         return None, earliest
 
     def _grant(self, waiter: _Waiter, label: str, now: float) -> None:
-        self._endpoint_buckets[label].take(now)
-        self._method_bucket(label, waiter.method, now).take(now)
-        self._in_flight[label] += 1
+        self._take(label, waiter.method, now)
         self._count(waiter.priority, -1)
-        metrics.GOVERNOR_WAIT.labels(waiter.priority.name.lower()).observe(now - waiter.since)
+        self._wait_seconds[waiter.priority].observe(now - waiter.since)
         waiter.future.set_result(label)
+
+    def _take(self, label: str, method: str, now: float) -> None:
+        self._endpoint_buckets[label].take(now)
+        self._method_bucket(label, method, now).take(now)
+        self._in_flight[label] += 1
 
     def _refund(self, label: str, method: str) -> None:
         now = self._clock()
@@ -260,4 +286,5 @@ class Governor:
 
     def _count(self, priority: Priority, delta: int) -> None:
         self._waiting[priority] += delta
-        metrics.GOVERNOR_WAITING.labels(priority.name.lower()).inc(delta)
+        self._waiting_total += delta
+        self._waiting_gauge[priority].inc(delta)

@@ -59,7 +59,7 @@ class RpcPool:
         method_per_10s: int = 40,
         timeout_s: float = 10.0,
         max_attempts: int = 6,
-        max_in_flight: int = 16,
+        max_in_flight: int = 8,
         retry_backoff_min_s: float = 0.1,
         retry_backoff_max_s: float = 5.0,
         default_retry_after_s: float = 1.0,

@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 import structlog
+from prometheus_client import Counter
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.frames import CloseCode
@@ -100,7 +101,7 @@ class _SessionEnded(Exception):
 class _Connection:
     endpoint: Endpoint
     ws: ClientConnection
-    queue: asyncio.Queue[LogsNotice]
+    queue: asyncio.Queue[LogsNotice | None]  # None: the reader has stopped
     pending: dict[int, str]  # request id -> program, until acked
     subscribed: asyncio.Future[None]
     programs: dict[int, str] = field(default_factory=dict)  # subscription id -> program
@@ -112,6 +113,7 @@ class _Connection:
     reason: str | None = None  # why we ended it ourselves
     closed: ConnectionClosed | None = None
     closing: asyncio.Task[None] | None = None
+    counters: dict[str, Counter] = field(default_factory=dict)  # program -> notifications counter child
     discard: bool = False  # the session is over: drain the socket, deliver nothing more
 
 
@@ -388,6 +390,13 @@ class LogsSubscription:
     async def _read(self, conn: _Connection) -> None:
         ws = conn.ws
         try:
+            await self._read_frames(conn, ws)
+        finally:
+            if conn.queue.empty():  # wake a deliverer waiting on the queue; else it drains and stops
+                conn.queue.put_nowait(None)
+
+    async def _read_frames(self, conn: _Connection, ws: ClientConnection) -> None:
+        try:
             while True:
                 raw = await ws.recv(decode=False)
                 frame = wire.parse_frame(raw)
@@ -462,7 +471,10 @@ class LogsSubscription:
 
     def _notice(self, conn: _Connection, frame: wire.LogsFrame, program: str) -> LogsNotice:
         label = conn.endpoint.label
-        metrics.WS_NOTIFICATIONS.labels(label, program).inc()
+        counter = conn.counters.get(program)
+        if counter is None:
+            counter = conn.counters[program] = metrics.WS_NOTIFICATIONS.labels(label, program)
+        counter.inc()
         conn.last_notice_at = self._clock()
         conn.ref_slot = frame.slot
         if conn.first_slot is None:
@@ -487,20 +499,10 @@ class LogsSubscription:
         """Hand queued notices to `on_notice` until the reader has stopped and the queue is empty."""
         queue = conn.queue
         depth = metrics.WS_QUEUE_DEPTH.labels(conn.endpoint.label)
-        while True:
-            if queue.empty():
-                if reader.done():
-                    return
-                getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    await asyncio.gather(getter, return_exceptions=True)
-                if getter.cancelled():
-                    continue
-                notice = getter.result()
-            else:
-                notice = queue.get_nowait()
+        while not (queue.empty() and reader.done()):
+            notice = await queue.get()
+            if notice is None:  # the reader stopped while the queue was empty
+                return
             depth.set(queue.qsize())
             await self._deliver(notice, on_notice)
 

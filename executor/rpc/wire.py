@@ -152,7 +152,7 @@ def _logs_frame(params: Any) -> Frame:
     logs = value.get("logs")
     if logs is None:
         logs = []
-    elif not isinstance(logs, list) or not all(isinstance(line, str) for line in logs):
+    elif not isinstance(logs, list) or not set(map(type, logs)) <= {str}:
         return Rejected("shape", f"logsNotification logs are not a list of strings ({signature})")
     return LogsFrame(subscription, slot, signature, value.get("err"), logs)
 
