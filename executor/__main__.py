@@ -19,9 +19,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_format, settings.log_level, "executor")
-    from executor.service import main  # imported after logging is configured
+    # Imported after logging is configured.
+    from executor.ingest.pipeline import ingest_task
+    from executor.service import main
 
-    return asyncio.run(main(settings))
+    return asyncio.run(main(settings, (ingest_task,) if settings.ingest_enabled else ()))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -64,7 +64,26 @@ def mint_of(event: pb.Event) -> str | None:
 def chain_of(event: pb.Event) -> pb.ChainRef | None:
     field = event.WhichOneof("body")
     body = getattr(event, field) if field else None
-    return body.chain if body is not None and body.HasField("chain") else None
+    if body is None or "chain" not in body.DESCRIPTOR.fields_by_name or not body.HasField("chain"):
+        return None
+    chain: pb.ChainRef = body.chain
+    return chain
+
+
+def key_of(event: pb.Event) -> str:
+    """The event's identity within its kind: re-emissions of the same fact share a key."""
+    field = event.WhichOneof("body")
+    body = getattr(event, field) if field else None
+    if isinstance(body, pb.FeatureBucket):
+        return f"{body.mint}:{body.minute_start}:{pb.Venue.Name(body.venue).removeprefix('VENUE_')}"
+    if isinstance(body, pb.RiskFlagEvent):
+        return f"{body.mint}:{body.flag}:{body.chain.slot}:{body.chain.signature}"
+    if isinstance(body, (pb.TokenLaunched, pb.CurveCompleted, pb.TokenMigrated)):
+        return body.mint
+    chain = chain_of(event)
+    if chain is not None:
+        return f"{chain.signature}:{chain.event_index}"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +114,9 @@ class Outbox:
                 seq=seq,
                 kind=kind,
                 mint=mint,
-                slot=chain.slot if chain is not None else None,
+                slot=chain.slot if chain is not None else (event.feature_bucket.last_slot or None),
                 signature=chain.signature if chain is not None else None,
+                key=key_of(event),
                 payload=event.SerializeToString(deterministic=True),
             )
         )
@@ -124,18 +144,21 @@ class EventBus:
         self._resync = False
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[tuple[Conn, Outbox]]:
-        """A Postgres transaction whose events are appended to the outbox and streamed after commit."""
+    async def transaction(self, conn: Conn | None = None) -> AsyncIterator[tuple[Conn, Outbox]]:
+        """A Postgres transaction whose events are appended to the outbox and streamed after commit.
+
+        Runs on `conn` when given (a writer that keeps session state such as staging tables),
+        otherwise on a pooled connection."""
         async with self._lock:
             if self._resync:
                 await self._load_bounds()
             outbox = Outbox(self.head + 1)
             try:
-                async with (
-                    translate_errors("outbox transaction"),
-                    self.store.pool.acquire() as conn,
-                    conn.transaction(),
-                ):
+                async with contextlib.AsyncExitStack() as stack:
+                    await stack.enter_async_context(translate_errors("outbox transaction"))
+                    if conn is None:
+                        conn = await stack.enter_async_context(self.store.pool.acquire())
+                    await stack.enter_async_context(conn.transaction())
                     yield conn, outbox
                     if outbox.rows:
                         await self.store.append_events(conn, outbox.rows)

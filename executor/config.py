@@ -44,6 +44,28 @@ class ExecutorSettings(BaseSettings):
     intent_max_slippage_bps: int = Field(default=5_000, ge=1, le=10_000)
     intent_max_ttl_ms: int = Field(default=600_000, ge=1)
 
+    # Ingest (see docs/ingest.md and the README's fetch-policy note).
+    ingest_enabled: bool = True
+    ingest_commitment: Literal["confirmed", "finalized"] = "confirmed"
+    # Client-side rate limits per endpoint. Unset: the public mainnet-beta limits (100 requests and 40
+    # per method per 10 s) when that endpoint is configured, otherwise only the node's 429s govern.
+    rpc_requests_per_10s: int | None = Field(default=None, ge=1)
+    rpc_method_per_10s: int | None = Field(default=None, ge=1)
+    rpc_timeout_s: float = Field(default=10.0, gt=0)
+    fetch_policy: Literal["all", "smart", "none"] = "smart"
+    fetch_sample_bps: int = Field(default=100, ge=0, le=10_000)
+    fetch_concurrency: int = Field(default=8, ge=1, le=256)
+    fetch_failed: bool = False
+    ingest_queue_size: int = Field(default=10_000, ge=100)
+    ingest_batch_max: int = Field(default=1_000, ge=1)
+    ingest_batch_wait_ms: int = Field(default=10, ge=0)
+    reconcile_interval_s: float = Field(default=30.0, gt=0)
+    ingest_initial_backfill: int = Field(default=0, ge=0, le=1000)
+    features_lateness_s: int = Field(default=30, ge=0)
+    risk_creator_dump_min_tokens: int = Field(default=10_000_000_000_000, ge=1)
+    risk_serial_launch_count: int = Field(default=3, ge=2)
+    risk_serial_launch_window_s: int = Field(default=86_400, ge=60)
+
     _split = field_validator("solana_rpc_http", "solana_rpc_ws", mode="before")(split_csv)
 
     @field_validator("executor_grpc_addr")

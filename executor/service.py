@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib.metadata import version
 
 import structlog
@@ -21,6 +19,7 @@ from executor.bus import EventBus
 from executor.config import ExecutorSettings
 from executor.errors import ExecutorError, StoreError
 from executor.intents import IntentLimits
+from executor.runtime import IngestStatus, Running, TaskFactory
 from executor.store import Store
 from pumpflow.redact import redact_url
 from pumpflow.schema import SchemaNotAtHead
@@ -30,15 +29,6 @@ log = structlog.get_logger("executor")
 
 VERSION = version("pumpflow")
 CONTRACT = "pumpflow.v1"
-
-
-@dataclass
-class IngestStatus:
-    """What ingest reports for heartbeats; updated in place by the ingest pipeline."""
-
-    last_slot_seen: int = 0
-    last_block_time: int = 0
-    lag_slots: int = 0
 
 
 def heartbeat(settings: ExecutorSettings, status: IngestStatus, bus: EventBus, revision: str) -> pb.Heartbeat:
@@ -79,20 +69,6 @@ async def retention_loop(settings: ExecutorSettings, store: Store, bus: EventBus
             bus.note_pruned(bus.head - settings.events_retention + 1)
             metrics.OUTBOX_PRUNED.inc(deleted)
             log.info("outbox pruned", deleted=deleted, oldest=bus.oldest)
-
-
-# Extra long-running tasks (ingest) register here: each gets the running context and is cancelled on stop.
-TaskFactory = Callable[["Running"], Coroutine[Any, Any, None]]
-
-
-@dataclass
-class Running:
-    settings: ExecutorSettings
-    store: Store
-    bus: EventBus
-    status: IngestStatus
-    revision: str
-    grpc_port: int
 
 
 async def serve(
@@ -155,14 +131,14 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def main(settings: ExecutorSettings) -> int:
+async def main(settings: ExecutorSettings, tasks: tuple[TaskFactory, ...] = ()) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     if settings.executor_metrics_port:
         start_http_server(settings.executor_metrics_port, addr=settings.metrics_host)
     try:
-        await serve(settings, stop)
+        await serve(settings, stop, tasks)
     except SchemaNotAtHead as exc:
         log.error("refusing to start", reason=str(exc))
         return 2

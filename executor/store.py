@@ -44,8 +44,13 @@ async def translate_errors(what: str) -> AsyncIterator[None]:
 
 
 async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    # Binary format (a version byte, then the JSON text) so that COPY can carry jsonb too.
     await conn.set_type_codec(
-        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        "jsonb",
+        encoder=lambda v: b"\x01" + orjson.dumps(v),
+        decoder=lambda b: orjson.loads(b[1:]),
+        schema="pg_catalog",
+        format="binary",
     )
 
 
@@ -72,6 +77,7 @@ class OutboxRow:
     mint: str | None
     slot: int | None
     signature: str | None
+    key: str
     payload: bytes
 
 
@@ -149,8 +155,8 @@ class Store:
         """Write outbox rows inside the caller's transaction (the caller owns seq allocation)."""
         await conn.copy_records_to_table(
             "events",
-            records=[(r.seq, r.kind, r.mint, r.slot, r.signature, r.payload) for r in rows],
-            columns=("seq", "kind", "mint", "slot", "signature", "payload"),
+            records=[(r.seq, r.kind, r.mint, r.slot, r.signature, r.key, r.payload) for r in rows],
+            columns=("seq", "kind", "mint", "slot", "signature", "key", "payload"),
         )
 
     async def read_events(

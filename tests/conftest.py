@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 import warnings
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -28,7 +30,7 @@ from tests.support import (
 
 
 @pytest.fixture(name="pg_admin_url", scope="session")
-def _pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _pg_admin_url() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL", "")
     if url:
         yield with_database(url, "postgres")
@@ -36,7 +38,10 @@ def _pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     import pgserver  # embedded server only when no DATABASE_URL is given
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    # pgserver runs postgres as an unprivileged user when we are root: its directory must be reachable.
+    data = Path(tempfile.mkdtemp(prefix="pumpflow-test-pg-"))
+    data.chmod(0o755)
+    server = pgserver.get_server(data, cleanup_mode="delete")
     yield server.get_uri("postgres")
 
 
@@ -53,6 +58,15 @@ def _template_db(pg_admin_url: str) -> Iterator[str]:
 async def _db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
     """A fresh database at schema head, dropped after the test."""
     name = f"pumpflow_t_{uuid.uuid4().hex[:10]}"
+    await admin_execute(pg_admin_url, f"create database {name} template {template_db}")
+    yield with_database(pg_admin_url, name)
+    await admin_execute(pg_admin_url, f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture(name="other_db_url")
+async def _other_db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A second fresh database at schema head, for comparing two runs."""
+    name = f"pumpflow_o_{uuid.uuid4().hex[:10]}"
     await admin_execute(pg_admin_url, f"create database {name} template {template_db}")
     yield with_database(pg_admin_url, name)
     await admin_execute(pg_admin_url, f"drop database if exists {name} with (force)")

@@ -11,11 +11,14 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
+import orjson
 
 from executor.config import ExecutorSettings
-from executor.service import Running, TaskFactory, serve
+from executor.runtime import Running, TaskFactory
+from executor.service import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -105,3 +108,127 @@ async def running_executor(
     finally:
         if not task.done():
             await handle.stop()
+
+
+@contextlib.asynccontextmanager
+async def sim_process(tmp: Path, *args: str) -> AsyncIterator[tuple[str, str, Path]]:
+    """`python -m sim` in its own process on a free port; yields (http url, ws url, manifest path)."""
+    port = free_port()
+    manifest = tmp / f"manifest-{port}.jsonl"
+    log = (tmp / f"sim-{port}.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sim", "--host", "127.0.0.1", "--port", str(port), "--manifest", str(manifest), *args,
+        cwd=ROOT, stdout=log, stderr=log,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    if proc.returncode is not None:
+                        raise RuntimeError(f"simulator exited with {proc.returncode}") from None
+                    await asyncio.sleep(0.1)
+                    continue
+                writer.close()
+                break
+        yield f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", manifest
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+        log.close()
+
+
+def manifest_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def wait_settled(url: str, sql: str, *, quiet_s: float = 3.0, timeout_s: float = 90.0) -> int:
+    """Poll a count until it stops changing for `quiet_s`; returns the final value."""
+    last, still_since = -1, asyncio.get_running_loop().time()
+    async with asyncio.timeout(timeout_s):
+        while True:
+            value = int((await fetch(url, sql))[0][0])
+            now = asyncio.get_running_loop().time()
+            if value != last:
+                last, still_since = value, now
+            elif now - still_since >= quiet_s:
+                return value
+            await asyncio.sleep(0.25)
+
+
+class PgProxy:
+    """A TCP proxy in front of PostgreSQL that a test can cut, as if the server restarted."""
+
+    def __init__(self, target_url: str) -> None:
+        self.target_url = target_url
+        parsed = urlsplit(target_url)
+        query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
+        self.socket_dir = query.get("host") if (query.get("host") or "").startswith("/") else None
+        self.target = (parsed.hostname or "127.0.0.1", parsed.port or 5432)
+        self.port = 0
+        self.down = False
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        parsed = urlsplit(self.target_url)
+        user = parsed.username or "postgres"
+        return f"postgresql://{user}@127.0.0.1:{self.port}{parsed.path}"
+
+    async def __aenter__(self) -> PgProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        self._drop()
+        await self._server.wait_closed()
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.socket_dir is not None:
+            return await asyncio.open_unix_connection(f"{self.socket_dir}/.s.PGSQL.{self.target[1]}")
+        return await asyncio.open_connection(*self.target)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.close()
+            return
+        up_reader, up_writer = await self._open()
+        self._pipes.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self._pipes.difference_update((writer, up_writer))
+
+    def _drop(self) -> None:
+        for w in list(self._pipes):
+            w.close()
+        self._pipes.clear()
+
+    async def outage(self, seconds: float) -> None:
+        """Close every connection and refuse new ones for `seconds`."""
+        self.down = True
+        self._drop()
+        await asyncio.sleep(seconds)
+        self.down = False

@@ -62,6 +62,7 @@ UPGRADE: tuple[str, ...] = (
         is_mayhem_mode     boolean,
         quote_mint         text,
         launch_signature   text,
+        launch_event_index integer,
         launched_slot      bigint,
         launched_at        timestamptz,
         launch_ix          text,
@@ -89,6 +90,7 @@ UPGRADE: tuple[str, ...] = (
         venue                  text not null check (venue in ('PUMP_CURVE', 'PUMP_AMM')),
         mint                   text,
         pool                   text,
+        quote_mint             text,
         trader                 text not null,
         is_buy                 boolean not null,
         sol_amount             bigint not null,
@@ -114,6 +116,8 @@ UPGRADE: tuple[str, ...] = (
     "create index trades_mint_slot_idx on trades (mint, slot)",
     "create index trades_slot_idx on trades (slot)",
     "create index trades_trader_idx on trades (trader, slot)",
+    "create index trades_bucket_idx on trades (mint, venue, event_time)",
+    "create index trades_pool_idx on trades (pool) where pool is not null",
     """
     create table curve_snapshots (
         mint                   text not null,
@@ -175,7 +179,6 @@ UPGRADE: tuple[str, ...] = (
         price_close      numeric(38, 18),
         first_slot       bigint not null,
         last_slot        bigint not null,
-        bucket_version   integer not null,
         final            boolean not null,
         primary key (mint, minute, venue)
     )
@@ -215,11 +218,13 @@ UPGRADE: tuple[str, ...] = (
         mint       text,
         slot       bigint,
         signature  text,
+        key        text not null,
         payload    bytea not null,
         created_at timestamptz not null default now()
     )
     """,
     "create index events_mint_seq_idx on events (mint, seq)",
+    "create index events_kind_key_idx on events (kind, key)",
     # Strategy intents and (future) execution.
     """
     create table intents (
@@ -297,6 +302,17 @@ UPGRADE: tuple[str, ...] = (
     )
     """,
     """
+    create table fetch_queue (
+        signature   text primary key,
+        slot        bigint not null,
+        reason      text not null,
+        priority    smallint not null,
+        err         jsonb,
+        attempts    integer not null default 0,
+        enqueued_at timestamptz not null default now()
+    )
+    """,
+    """
     create table decode_errors (
         signature   text not null,
         ordinal     integer not null,
@@ -349,6 +365,7 @@ UPGRADE: tuple[str, ...] = (
 
 DOWNGRADE: tuple[str, ...] = (
     "drop table decode_errors",
+    "drop table fetch_queue",
     "drop table ingest_state",
     "drop table fee_policy",
     "drop table fills",

@@ -278,7 +278,9 @@ class ChainRef(_message.Message):
     timestamp field where it has one).
     """
     event_time: _builtins.int
-    """Unix seconds the event is bucketed by: block time, else the event's on-chain timestamp."""
+    """Unix seconds the event is bucketed by: the event's own on-chain timestamp (present in the log
+    line, so it does not wait for getTransaction), else the block time.
+    """
     event_index: _builtins.int
     """Position of the event inside its transaction (0-based, instruction order), the last part of the
     ordering key (slot, signature, event_index).
