@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard proto/pumpflow/v1/*.proto)
-SIM_ARGS ?=
+SIM_ARGS ?= --rate 100 --speed 10
 REPLAY_ARGS ?=
 BENCH_ARGS ?=
 

@@ -445,6 +445,7 @@ class Ingest:
     # Sweeps ------------------------------------------------------------------------------------------
 
     async def sweeper(self) -> None:
+        failures = 0
         while True:
             try:
                 trigger = await asyncio.wait_for(self.sweep_requests.get(), self.config.reconcile_interval_s)
@@ -452,18 +453,24 @@ class Ingest:
                 trigger = "timer"
             while not self.sweep_requests.empty():
                 self.sweep_requests.get_nowait()
-            for program in self.config.programs:
-                try:
+            try:
+                for program in self.config.programs:
                     await self.sweep(program, trigger)
-                except (RpcError, StoreError) as exc:
-                    log.warning("gap sweep failed; will retry", program=program, error=str(exc))
-                    self.sweep_requests.put_nowait("retry")
-                    await asyncio.sleep(1.0)
+                failures = 0
+            except (RpcError, StoreError) as exc:
+                # The watermark did not move; retry with backoff (never slower than the reconcile timer).
+                failures += 1
+                delay = min(0.5 * 2**failures, self.config.reconcile_interval_s)
+                log.warning("gap sweep failed; will retry", error=str(exc), attempt=failures, retry_in_s=delay)
+                await asyncio.sleep(delay)
+                self.sweep_requests.put_nowait("retry")
+                continue
             with contextlib.suppress(StoreError, RpcError):
                 tip = await self.rpc.get_slot(commitment=self.config.commitment)
                 self.running.status.lag_slots = max(0, tip - self.running.status.last_slot_seen)
-            async with translate_errors("refill"), self.running.store.pool.acquire() as conn:
-                await self.fetcher.refill(conn)
+            with contextlib.suppress(StoreError):
+                async with translate_errors("refill"), self.running.store.pool.acquire() as conn:
+                    await self.fetcher.refill(conn)
 
     async def sweep(self, program: str, trigger: str) -> None:
         metrics.GAP_SWEEPS.labels(trigger=trigger).inc()
