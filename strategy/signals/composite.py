@@ -37,6 +37,9 @@ class FlowCompositeParams(Params):
     block_severity: str = param(
         "HIGH", doc="an active risk flag of at least this severity blocks buys: LOW, MEDIUM or HIGH"
     )
+    require_launch: bool = param(
+        True, doc="buy only mints whose launch this run saw, so every risk flag since launch is known"
+    )
     inflow_window: int = param(3, ge=3, le=30, doc="see inflow_accel.window")
     min_accel_sol: Decimal = param(
         Decimal("0.5"), ge=Decimal(0), search=True, doc="see inflow_accel.min_accel_sol"
@@ -72,12 +75,17 @@ class FlowComposite(Signal[FlowCompositeParams]):
     (and fewer held one minute earlier), unless the mint has an active risk flag of at least
     `block_severity` or its bonding curve is complete.
 
+    Risk flags are state with unbounded look-back: a run that started after a mint's launch may
+    have missed a flag raised before it started. With `require_launch` (the default) the composite
+    therefore only buys mints whose `TokenLaunched` it saw; a late-starting run can only emit fewer
+    composite intents than a full one, never one the full run would have blocked.
+
     Reasons: `COMPOSITE_BUY` first, then the code of every component that held. A blocked buy is
     not an intent; it is noted through `ctx.log` (the live driver logs it).
     """
 
     id = "flow_composite"
-    version = 1
+    version = 2
     reasons = ("COMPOSITE_BUY", "INFLOW_ACCEL_UP", "BUYER_SURGE", "PRICE_UPTREND")
     history_buckets = 32
 
@@ -90,6 +98,8 @@ class FlowComposite(Signal[FlowCompositeParams]):
         """Decide on the first emission of each new minute; risk flags veto."""
         history = ctx.history(bucket.mint, bucket.venue)
         if not is_fresh_head(bucket, history):
+            return None
+        if ctx.params.require_launch and ctx.launch(bucket.mint) is None:
             return None
         held, evidence = _components(history, ctx.params, 0)
         need = ctx.params.min_confirmations

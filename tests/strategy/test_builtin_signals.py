@@ -115,6 +115,7 @@ def composite_stream(
     """Quiet minutes, then inflow and buyers surge from minute 5 (and the price, if asked); optionally
     a risk flag on the mint from minute 3 (and cleared again just before the surge)."""
     s = StreamBuilder()
+    s.launch("M")
     flat = [Decimal("0.00000003")] * 9
     prices = [*flat[:5], *rising_prices(4, start="0.000000032")] if price_rises else flat
     inflows = [*QUIET, "1", "3", "6", "10"]
@@ -166,6 +167,13 @@ def test_composite_requires_all_three_when_asked() -> None:
     ).intents
     assert intent.reasons == ("COMPOSITE_BUY", "INFLOW_ACCEL_UP", "BUYER_SURGE", "PRICE_UPTREND")
     assert intent.evidence["confirmations"] == "3"
+
+
+def test_composite_does_not_buy_a_mint_whose_launch_it_has_not_seen() -> None:
+    # Without the launch the run cannot know whether a risk flag was raised before it started.
+    unseen = [e for e in composite_stream() if e.kind != "token_launched"]
+    assert run_signal(FlowComposite, None, unseen).intents == ()
+    assert len(run_signal(FlowComposite, {"require_launch": False}, unseen).intents) == 1
 
 
 def test_composite_does_not_buy_on_a_completed_curve() -> None:

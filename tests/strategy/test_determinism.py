@@ -8,12 +8,13 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from strategy.sdk import StreamEvent, TradeIntent, fingerprint
+from strategy.sdk import Signal, StreamEvent, TradeIntent, fingerprint
 from strategy.sdk.testing import T0, run_signals
-from strategy.signals import BUILTINS
+from strategy.signals import BUILTINS, FlowComposite
 from tests.strategy.streams import builtin_fingerprint, golden_stream
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: sha256 over the canonical intents of every built-in (default params) on `golden_stream()`.
 #: It changes only when signal logic, defaults, the intent encoding or the golden stream change;
 #: update it deliberately (and bump the signal's `version` when its logic changed).
-GOLDEN_FINGERPRINT = "671da5a153d0064c6a7c1641b51a8201ac148dbbab70071c59524badd8eb2830"
+GOLDEN_FINGERPRINT = "85a1ae86229dcda53c80bd4e368ce24bc61ff779f5444cf08750c2cdf71c423e"
 GOLDEN_COUNTS = {"inflow_accel": 40, "buyer_growth": 19, "price_trend": 18, "flow_composite": 17}
 
 
@@ -77,16 +78,42 @@ def _index_of_minute(events: list[StreamEvent], minute: int) -> int:
     return next(i for i, e in enumerate(events) if e.as_of >= T0 + 60 * minute)
 
 
+def windowed_signals() -> dict[str, Signal[Any]]:
+    """Every built-in, with the composite's launch requirement off: these depend on a bounded
+    window of history only, so the full warm-up-invariance property applies to them."""
+    signals: dict[str, Signal[Any]] = {sid: cls() for sid, cls in BUILTINS.items()}
+    signals["flow_composite"] = FlowComposite.from_mapping({"require_launch": False})
+    return signals
+
+
 @pytest.mark.parametrize("start_minute", [1, 4, 7, 10])
 def test_warmup_invariance_intents_in_a_window_do_not_depend_on_where_the_run_started(
-    golden: list[StreamEvent], golden_intents: list[TradeIntent], start_minute: int
+    golden: list[StreamEvent], start_minute: int
 ) -> None:
     # The largest default warm-up is 6 minutes; the window starts 8+ minutes after every start.
     window_from = golden[_index_of_minute(golden, 18)].seq
-    expected = [i for i in golden_intents if trigger_seq(i) >= window_from]
-    late = run_builtins(golden[_index_of_minute(golden, start_minute) :])
+    full = run_signals(windowed_signals(), golden).intents
+    expected = [i for i in full if trigger_seq(i) >= window_from]
+    late = run_signals(windowed_signals(), golden[_index_of_minute(golden, start_minute) :]).intents
     assert [i for i in late if trigger_seq(i) >= window_from] == expected
-    assert expected, "the window must contain intents for the comparison to mean anything"
+    assert {i.signal_id for i in expected} == set(BUILTINS), "every signal must be exercised in the window"
+
+
+@pytest.mark.parametrize("start_minute", [1, 4, 7, 10])
+def test_a_late_start_can_only_drop_composite_intents_on_mints_launched_before_it(
+    golden: list[StreamEvent], golden_intents: list[TradeIntent], start_minute: int
+) -> None:
+    start = _index_of_minute(golden, start_minute)
+    window_from = golden[_index_of_minute(golden, 18)].seq
+    late = [i for i in run_builtins(golden[start:]) if trigger_seq(i) >= window_from]
+    expected = [i for i in golden_intents if trigger_seq(i) >= window_from]
+    seen_launch = {e.mint for e in golden[start:] if e.kind == "token_launched"}
+    assert [i for i in late if i.signal_id != "flow_composite"] == [
+        i for i in expected if i.signal_id != "flow_composite"
+    ]
+    assert [i for i in late if i.signal_id == "flow_composite"] == [
+        i for i in expected if i.signal_id == "flow_composite" and i.mint in seen_launch
+    ]
 
 
 def test_a_late_start_emits_nothing_until_the_smallest_warmup_has_passed(golden: list[StreamEvent]) -> None:
