@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -33,15 +34,15 @@ def _nodes() -> FakeNodes:
 async def _make_pool(nodes: FakeNodes) -> AsyncIterator[PoolFactory]:
     pools: list[RpcPool] = []
 
-    def make(*endpoints: Endpoint, **kwargs: object) -> RpcPool:
-        options: dict[str, object] = {
+    def make(*endpoints: Endpoint, **kwargs: Any) -> RpcPool:
+        options: dict[str, Any] = {
             "transport": nodes.transport(),
             "retry_backoff_min_s": 0.01,
             "retry_backoff_max_s": 0.05,
             "slot_poll_interval_s": 3600,
             **kwargs,
         }
-        pool = RpcPool(list(endpoints or (A,)), **options)  # type: ignore[arg-type]
+        pool = RpcPool(list(endpoints or (A,)), **options)
         pools.append(pool)
         return pool
 

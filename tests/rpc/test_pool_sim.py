@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import sim
 from executor.rpc import Priority, RpcPool
 from tests.rpc.conftest import PUMP, endpoint_of, metric, requests
 
-FAST = {"retry_backoff_min_s": 0.01, "retry_backoff_max_s": 0.05}
+FAST: dict[str, Any] = {"retry_backoff_min_s": 0.01, "retry_backoff_max_s": 0.05}
 
 
 async def test_retry_after_from_the_node_is_honoured_and_every_call_succeeds() -> None:
     async with sim.running(scenario="recorded", port=0, seed=4, faults="429:0.3:1") as node:
         endpoint = endpoint_of(node)
-        async with RpcPool([endpoint], slot_poll_interval_s=3600, **FAST) as pool:  # type: ignore[arg-type]
+        async with RpcPool([endpoint], slot_poll_interval_s=3600, **FAST) as pool:
             started = time.monotonic()
             slots = [await pool.get_slot() for _ in range(5)]
             elapsed = time.monotonic() - started
@@ -34,7 +35,7 @@ async def test_node_behind_fails_over_to_the_second_endpoint() -> None:
         sim.running(scenario="recorded", port=0) as healthy,
     ):
         a, b = endpoint_of(lagging), endpoint_of(healthy)
-        async with RpcPool([a, b], **FAST) as pool:  # type: ignore[arg-type]
+        async with RpcPool([a, b], **FAST) as pool:
             (newest,) = await pool.get_signatures_for_address(PUMP, limit=1, priority=Priority.LIVE)
             tx = await pool.get_transaction(newest["signature"], priority=Priority.LIVE)
             health_a, health_b = pool.health()
@@ -54,7 +55,7 @@ async def test_traffic_moves_off_an_endpoint_that_mostly_answers_429() -> None:
         sim.running(scenario="recorded", port=0, seed=2) as healthy,
     ):
         a, b = endpoint_of(limited), endpoint_of(healthy)
-        async with RpcPool([a, b], requests_per_10s=1000, method_per_10s=1000, **FAST) as pool:  # type: ignore[arg-type]
+        async with RpcPool([a, b], requests_per_10s=1000, method_per_10s=1000, **FAST) as pool:
             for _ in range(40):
                 await pool.call("getBlockHeight", [{"commitment": "confirmed"}])
             health_a, health_b = pool.health()

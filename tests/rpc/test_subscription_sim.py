@@ -18,7 +18,16 @@ import sim
 from executor.rpc import Endpoint, LogsNotice, LogsSubscription, Priority, RpcPool
 from tests.rpc.conftest import PUMP, PUMP_AMM, endpoint_of, metric
 
-QUICK = {"backoff_min_s": 0.05, "backoff_max_s": 0.5, "healthy_after_s": 0.3}
+
+def quick(target: RpcPool | list[Endpoint], programs: list[str], **options: Any) -> LogsSubscription:
+    """A subscription that reconnects within ~50 ms and counts 0.3 s as a healthy session."""
+    settings: dict[str, Any] = {
+        "backoff_min_s": 0.05,
+        "backoff_max_s": 0.5,
+        "healthy_after_s": 0.3,
+        **options,
+    }
+    return LogsSubscription(target, programs, **settings)
 
 
 @dataclass
@@ -86,7 +95,7 @@ async def test_every_notification_sent_on_each_connection_arrives_across_forced_
         endpoint = endpoint_of(node)
         recorder = Recorder()
         async with RpcPool([endpoint]) as pool:
-            sub = LogsSubscription(pool, [PUMP, PUMP_AMM], **QUICK)  # type: ignore[arg-type]
+            sub = quick(pool, [PUMP, PUMP_AMM])
             async with subscribed(sub, recorder):
                 await feed_done(node)
     assert len(recorder.connects) >= 4  # start + one per drop while emitting
@@ -106,7 +115,7 @@ async def test_every_notification_sent_on_each_connection_arrives_across_forced_
 async def test_a_node_restart_resets_ids_and_the_stream_resubscribes() -> None:
     async with sim.running(scenario="recorded", port=0, rate=12, faults="restart:1.5s") as node:
         recorder = Recorder()
-        sub = LogsSubscription([endpoint_of(node)], [PUMP, PUMP_AMM], **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint_of(node)], [PUMP, PUMP_AMM])
         async with subscribed(sub, recorder):
             await feed_done(node)
     assert len(recorder.connects) >= 3
@@ -117,7 +126,7 @@ async def test_a_node_restart_resets_ids_and_the_stream_resubscribes() -> None:
 async def test_on_connect_runs_before_any_notification_of_its_connection_is_delivered() -> None:
     async with sim.running(scenario="recorded", port=0, rate=40) as node:
         recorder = Recorder(connect_delay_s=0.5)
-        sub = LogsSubscription([endpoint_of(node)], [PUMP, PUMP_AMM], **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint_of(node)], [PUMP, PUMP_AMM])
         async with subscribed(sub, recorder):
             await feed_done(node)
     assert recorder.timeline[0] == "connect"
@@ -132,16 +141,12 @@ def quiet_program() -> str:
 async def test_client_pings_keep_an_idle_connection_open() -> None:
     async with sim.running(scenario="recorded", port=0, faults="idle-timeout:1s") as node:
         pinging = Recorder()
-        sub = LogsSubscription(
-            [endpoint_of(node)], [quiet_program()], ping_interval_s=0.3, stall_after_s=60, **QUICK
-        )  # type: ignore[arg-type]
+        sub = quick([endpoint_of(node)], [quiet_program()], ping_interval_s=0.3, stall_after_s=60)
         async with subscribed(sub, pinging):
             await asyncio.sleep(3.0)
             assert sub.connected == [endpoint_of(node).label]
         silent = Recorder()
-        sub = LogsSubscription(
-            [endpoint_of(node)], [quiet_program()], ping_interval_s=None, stall_after_s=60, **QUICK
-        )  # type: ignore[arg-type]
+        sub = quick([endpoint_of(node)], [quiet_program()], ping_interval_s=None, stall_after_s=60)
         async with subscribed(sub, silent):
             await asyncio.sleep(3.0)
     assert len(pinging.connects) == 1
@@ -152,9 +157,7 @@ async def test_no_notifications_while_slots_advance_is_a_stall_and_reconnects() 
     async with sim.running(scenario="recorded", port=0, speed=10) as node:
         endpoint = endpoint_of(node)
         recorder = Recorder()
-        sub = LogsSubscription(
-            [endpoint], [quiet_program()], stall_after_s=0.6, slot_check_interval_s=0.2, **QUICK
-        )  # type: ignore[arg-type]
+        sub = quick([endpoint], [quiet_program()], stall_after_s=0.6, slot_check_interval_s=0.2)
         async with subscribed(sub, recorder):
             await until(lambda: len(recorder.connects) >= 2, 10)
     assert metric("pumpflow_rpc_ws_stall_reconnects_total", endpoint=endpoint.label) >= 1
@@ -166,7 +169,7 @@ async def test_malformed_ghost_and_oversize_frames_are_counted_and_never_end_the
     async with sim.running(scenario="recorded", port=0, rate=20, seed=5, faults=faults) as node:
         endpoint = endpoint_of(node)
         recorder = Recorder()
-        sub = LogsSubscription([endpoint], [PUMP, PUMP_AMM], max_frame_bytes=1024 * 1024, **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint], [PUMP, PUMP_AMM], max_frame_bytes=1024 * 1024)
         async with subscribed(sub, recorder) as task:
             await feed_done(node)
             assert not task.done()
@@ -182,7 +185,7 @@ async def test_malformed_ghost_and_oversize_frames_are_counted_and_never_end_the
 async def test_a_slow_consumer_gets_everything_through_a_small_queue() -> None:
     async with sim.running(scenario="recorded", port=0, rate=60) as node:
         recorder = Recorder(notice_delay_s=0.02)
-        sub = LogsSubscription([endpoint_of(node)], [PUMP, PUMP_AMM], queue_size=4, **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint_of(node)], [PUMP, PUMP_AMM], queue_size=4)
         async with subscribed(sub, recorder):
             await feed_done(node)
             await until(lambda: len(recorder.notices) >= sent(node), 10)
@@ -197,7 +200,7 @@ async def test_redundant_mode_merges_two_endpoints_and_survives_drops_on_one() -
     ):
         recorder = Recorder()
         endpoints = [endpoint_of(flaky), endpoint_of(steady)]
-        sub = LogsSubscription(endpoints, [PUMP, PUMP_AMM], redundant=True, **QUICK)  # type: ignore[arg-type]
+        sub = quick(endpoints, [PUMP, PUMP_AMM], redundant=True)
         async with subscribed(sub, recorder):
             await until(lambda: len(sub.connected) == 2, 5)
             await feed_done(flaky)
@@ -229,7 +232,7 @@ async def pubsub_server(script: Script) -> AsyncIterator[Endpoint]:
 
 
 def logs_frame(subscription: int, signature: str) -> bytes:
-    value = {"signature": signature, "err": None, "logs": []}
+    value: dict[str, Any] = {"signature": signature, "err": None, "logs": []}
     return orjson.dumps(
         {
             "jsonrpc": "2.0",
@@ -251,7 +254,7 @@ async def test_a_flood_of_unknown_subscription_ids_makes_the_stream_resubscribe(
 
     async with pubsub_server(script) as endpoint:
         recorder = Recorder()
-        sub = LogsSubscription([endpoint], [PUMP], stall_after_s=60, **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint], [PUMP], stall_after_s=60)
         async with subscribed(sub, recorder):
             await until(lambda: len(recorder.connects) >= 2, 10)
     assert (
@@ -276,7 +279,7 @@ async def test_notifications_racing_ahead_of_the_last_ack_are_held_and_delivered
 
     async with pubsub_server(script) as endpoint:
         recorder = Recorder()
-        sub = LogsSubscription([endpoint], [PUMP, PUMP_AMM], stall_after_s=60, **QUICK)  # type: ignore[arg-type]
+        sub = quick([endpoint], [PUMP, PUMP_AMM], stall_after_s=60)
         async with subscribed(sub, recorder):
             await until(lambda: len(recorder.notices) >= 1, 5)
     assert recorder.connects == [(endpoint.label, 7)]  # first_slot is that notification's slot
