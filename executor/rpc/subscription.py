@@ -3,9 +3,9 @@
 A *session* is one WebSocket connection: connect to the best endpoint, send one logsSubscribe
 (`{"mentions": [program]}`) per program, wait for every ack, call `on_connect(label, first_slot)`,
 then hand each logsNotification to `on_notice` (awaited, so a slow consumer slows the stream) until
-the connection ends. Between sessions: jittered exponential backoff, reset after a session that stayed
-up `healthy_after_s`; the next endpoint is the one with the fewest recent WebSocket failures, ties
-broken by the pool's health ranking.
+the connection ends. Between sessions: jittered exponential backoff, reset after a session that
+delivered a notification or stayed up `healthy_after_s`; the next endpoint is the one with the fewest
+recent WebSocket failures, ties broken by the pool's health ranking.
 
 Inside a session a reader task drains the socket into a bounded queue, so control frames (pings and
 pongs, handled by websockets' keepalive) keep flowing while `on_notice` works; when the queue is full
@@ -110,6 +110,7 @@ class _Connection:
     last_notice_at: float = 0.0
     ref_slot: int | None = None
     unknown: int = 0
+    received: int = 0  # notifications routed to the queue
     reason: str | None = None  # why we ended it ourselves
     closed: ConnectionClosed | None = None
     closing: asyncio.Task[None] | None = None
@@ -234,12 +235,12 @@ class LogsSubscription:
             await asyncio.sleep(self._backoff.delay(failures))
 
     def _pick(self, lane: int, pool: RpcPool) -> Endpoint:
-        by_label = {e.label: e for e in self._endpoints}
+        """Fewest WebSocket failures since its last good session first, then the pool's ranking;
+        in redundant mode never the endpoint the other lane uses."""
         rank = {label: i for i, label in enumerate(pool.ranked())}
         others = {label for other, label in self._lane_endpoint.items() if other != lane}
         choices = [e for e in self._endpoints if e.label not in others] or self._endpoints
-        best = min(choices, key=lambda e: (self._ws_failures[e.label], rank.get(e.label, len(rank))))
-        return by_label[best.label]
+        return min(choices, key=lambda e: (self._ws_failures[e.label], rank.get(e.label, len(rank))))
 
     # --- one connection ------------------------------------------------------------------------
 
@@ -312,7 +313,8 @@ class LogsSubscription:
             await self._deliver_all(conn, reader, on_notice)
             reader.result()  # a bug in the reader surfaces here
             reason = conn.reason or _close_reason(conn.closed)
-            healthy = self._clock() - subscribed_at >= self._healthy_after_s
+            # A session that carried traffic was working: whatever ended it, reconnect at once.
+            healthy = conn.received > 0 or self._clock() - subscribed_at >= self._healthy_after_s
             return _Outcome(reason, healthy)
         finally:
             if subscribed_at is not None:
@@ -475,6 +477,7 @@ class LogsSubscription:
         if counter is None:
             counter = conn.counters[program] = metrics.WS_NOTIFICATIONS.labels(label, program)
         counter.inc()
+        conn.received += 1
         conn.last_notice_at = self._clock()
         conn.ref_slot = frame.slot
         if conn.first_slot is None:
