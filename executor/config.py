@@ -49,9 +49,16 @@ class ExecutorSettings(BaseSettings):
     ingest_commitment: Literal["confirmed", "finalized"] = "confirmed"
     # Client-side rate limits per endpoint. Unset: the public mainnet-beta limits (100 requests and 40
     # per method per 10 s) when that endpoint is configured, otherwise only the node's 429s govern.
-    rpc_requests_per_10s: int | None = Field(default=None, ge=1)
-    rpc_method_per_10s: int | None = Field(default=None, ge=1)
+    rpc_requests_per_10s: int | None = Field(default=None, ge=2)
+    rpc_method_per_10s: int | None = Field(default=None, ge=2)
     rpc_timeout_s: float = Field(default=10.0, gt=0)
+    rpc_max_attempts: int = Field(default=6, ge=1, le=50)
+    rpc_max_in_flight: int = Field(default=8, ge=1, le=256)
+    ws_ping_interval_s: float = Field(default=20.0, ge=0)
+    ws_stall_after_s: float = Field(default=30.0, gt=0)
+    ws_reconnect_min_s: float = Field(default=0.5, gt=0)
+    ws_reconnect_max_s: float = Field(default=30.0, gt=0)
+    ws_redundant: bool = False
     fetch_policy: Literal["all", "smart", "none"] = "smart"
     fetch_sample_bps: int = Field(default=100, ge=0, le=10_000)
     fetch_concurrency: int = Field(default=8, ge=1, le=256)

@@ -637,10 +637,22 @@ async def ingest_task(running: Running) -> None:
     requests, per_method = rate_limits(settings)
     config = ingest_config(settings)
     async with RpcPool(
-        endpoints, requests_per_10s=requests, method_per_10s=per_method, timeout_s=settings.rpc_timeout_s
+        endpoints,
+        requests_per_10s=requests,
+        method_per_10s=per_method,
+        timeout_s=settings.rpc_timeout_s,
+        max_attempts=settings.rpc_max_attempts,
+        max_in_flight=settings.rpc_max_in_flight,
     ) as rpc:
         subscription = LogsSubscription(
-            rpc, config.programs, commitment=config.commitment, healthy_after_s=1.0
+            rpc,
+            config.programs,
+            commitment=config.commitment,
+            ping_interval_s=settings.ws_ping_interval_s or None,
+            stall_after_s=settings.ws_stall_after_s,
+            backoff_min_s=settings.ws_reconnect_min_s,
+            backoff_max_s=settings.ws_reconnect_max_s,
+            redundant=settings.ws_redundant,
         )
         log.info(
             "ingest starting",
