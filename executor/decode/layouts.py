@@ -40,11 +40,15 @@ class Layout:
     versions: tuple[Version, ...]
     accounts: tuple[str, ...] = ()  # instruction account names, in order
     from_idl: bool = True
-    # Fast paths, filled by `with_fast_paths`: while a layout's fields up to some version are all
-    # fixed-size, one fused reader decodes them in one step. `exact` maps a payload size to the
-    # version ending exactly there; `prefixes` lists (size, version index, reader), largest first.
+    # Fast paths, filled by `with_fast_paths`; each gives what `decode_stepwise` gives.
+    # While the fields up to a version are all fixed-size, one fused reader decodes them:
+    # `exact` maps a payload size to the version ending exactly there, `prefixes` lists
+    # (size, version index, reader), largest first. Past that, `cumulative` lists
+    # (smallest size, reader of all fields up to the version, label), newest first: the newest
+    # version that can fit is tried in one call before falling back to version by version.
     exact: dict[int, tuple[FieldsReader, str]] = field(default_factory=dict)
     prefixes: tuple[tuple[int, int, FieldsReader], ...] = ()
+    cumulative: tuple[tuple[int, FieldsReader, str], ...] = ()
 
     @property
     def latest(self) -> str:
@@ -79,7 +83,18 @@ class Layout:
             except DecodeError:
                 if not lenient:
                     raise
-                return self._stepwise(buf, start, {}, 0, "", lenient)
+                return self.decode_stepwise(buf, start, lenient=lenient)
+        for minimum, read_all, label in self.cumulative:
+            if minimum <= size:
+                try:
+                    return out, label, read_all(buf, start, out)
+                except ShortRead:
+                    out = {}
+                except DecodeError:
+                    if not lenient:
+                        raise
+                    out = {}
+                break
         for prefix_size, index, read in self.prefixes:
             if prefix_size <= size:
                 try:
@@ -87,9 +102,15 @@ class Layout:
                 except DecodeError:
                     if not lenient:
                         raise
-                    return self._stepwise(buf, start, {}, 0, "", lenient)
+                    return self.decode_stepwise(buf, start, lenient=lenient)
                 return self._stepwise(buf, off, out, index + 1, self.versions[index].label, lenient)
         return self._stepwise(buf, start, out, 0, "", lenient)
+
+    def decode_stepwise(
+        self, buf: Buffer, start: int, *, lenient: bool = False
+    ) -> tuple[dict[str, Value], str, int]:
+        """`decode` without the fast paths: the reference the fast paths must agree with."""
+        return self._stepwise(buf, start, {}, 0, "", lenient)
 
     def _stepwise(
         self, buf: Buffer, off: int, out: dict[str, Value], first: int, label: str, lenient: bool
@@ -103,7 +124,7 @@ class Layout:
             except ShortRead:
                 if not label:
                     raise TruncatedData(
-                        f"{self.name}: {end} bytes is shorter than its oldest layout"
+                        f"{self.name}: {end - off} bytes is shorter than its oldest layout"
                     ) from None
                 for dropped in version.fields:
                     out.pop(dropped.name, None)
@@ -121,17 +142,21 @@ class Layout:
 def with_fast_paths(layout: Layout) -> Layout:
     exact: dict[int, tuple[FieldsReader, str]] = {}
     prefixes: list[tuple[int, int, FieldsReader]] = []
-    cumulative: list[Field] = []
+    cumulative: list[tuple[int, FieldsReader, str]] = []
+    fields: list[Field] = []
     for index, version in enumerate(layout.versions):
-        cumulative.extend(version.fields)
-        sizes = [fixed_size(f.type) for f in cumulative]
+        fields.extend(version.fields)
+        read = fields_reader(tuple(fields))
+        sizes = [fixed_size(f.type) for f in fields]
         if None in sizes:
-            break
+            cumulative.append((sum(min_size(f.type) for f in fields), read, version.label))
+            continue
         size = sum(s for s in sizes if s is not None)
-        read = fields_reader(tuple(cumulative))
         exact[size] = (read, version.label)
         prefixes.append((size, index, read))
-    return replace(layout, exact=exact, prefixes=tuple(reversed(prefixes)))
+    return replace(
+        layout, exact=exact, prefixes=tuple(reversed(prefixes)), cumulative=tuple(reversed(cumulative))
+    )
 
 
 @dataclass(frozen=True, slots=True)

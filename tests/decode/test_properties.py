@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from executor.decode import PUMP, PUMP_AMM, DecodeError, decode_account, decode_logs, decode_transaction
 from executor.decode.base58 import b58decode, b58encode, encode_pubkey
-from executor.decode.encode import encode_account, encode_event, encode_instruction, program_data_line
+from executor.decode.encode import (
+    encode_account,
+    encode_event,
+    encode_instruction,
+    encode_payload,
+    program_data_line,
+)
 from executor.decode.events import decode_event
 from executor.decode.idl import ArrayOf, EnumOf, Field, OptionOf, Prim, TypeSpec, VecOf
 from executor.decode.layouts import ACCOUNTS_BY_PROGRAM, EVENTS, INSTRUCTIONS, Layout
@@ -327,3 +333,29 @@ def test_a_message_with_an_embedded_newline_is_left_to_the_line_by_line_scan() -
     ]
     assert fast_scan(logs) is None
     assert [e.inner_index for e in scan_logs(logs).events] == [None]
+
+
+def _outcome(decode: Any, blob: bytes, lenient: bool) -> object:
+    try:
+        return decode(blob, 8, lenient=lenient)
+    except DecodeError as exc:
+        return type(exc)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_fast_paths_of_every_layout_agree_with_the_version_by_version_reference(data: st.DataObject) -> None:
+    layout, label = data.draw(st.sampled_from(EVENT_VERSIONS + ACCOUNT_VERSIONS + INSTRUCTION_VERSIONS))
+    fields = data.draw(field_values(layout.fields_until(label)))
+    blob = bytearray(layout.discriminator + encode_payload(layout, fields, label))
+    mutation = data.draw(st.sampled_from(["none", "cut", "tail", "flip"]))
+    if mutation == "cut":
+        del blob[data.draw(st.integers(8, len(blob))) :]
+    elif mutation == "tail":
+        blob += data.draw(st.binary(min_size=1, max_size=40))
+    elif mutation == "flip" and len(blob) > 8:
+        blob[data.draw(st.integers(8, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    lenient = data.draw(st.booleans())
+    assert _outcome(layout.decode, bytes(blob), lenient) == _outcome(
+        layout.decode_stepwise, bytes(blob), lenient
+    )
