@@ -110,19 +110,49 @@ def market_of(ix: DecodedInstruction) -> str | None:
     return ix.account("bonding_curve") if ix.program == PUMP else ix.account("pool")
 
 
-def exclusive_markets(instructions: tuple[DecodedInstruction, ...]) -> frozenset[str]:
-    """Curves and pools touched by exactly one trade instruction and no migration."""
-    trades: dict[str, int] = {}
+def trades_by_market(instructions: tuple[DecodedInstruction, ...]) -> dict[str, list[DecodedInstruction]]:
+    """Trade instructions per curve or pool, leaving out markets a migration also touches."""
+    trades: dict[str, list[DecodedInstruction]] = {}
     drained: set[str] = set()
     for ix in instructions:
         market = market_of(ix)
         if market is None:
             continue
         if is_trade(ix):
-            trades[market] = trades.get(market, 0) + 1
+            trades.setdefault(market, []).append(ix)
         elif ix.program == PUMP and ix.name in _CURVE_DRAINS:
             drained.add(market)
-    return frozenset(m for m, n in trades.items() if n == 1 and m not in drained)
+    return {market: ixs for market, ixs in trades.items() if market not in drained}
+
+
+def exclusive_markets(instructions: tuple[DecodedInstruction, ...]) -> frozenset[str]:
+    """Curves and pools touched by exactly one trade instruction and no migration."""
+    return frozenset(m for m, ixs in trades_by_market(instructions).items() if len(ixs) == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Net movement of one curve or pool: base tokens out of its vault, quote into it (lamports
+    for a SOL curve, quote tokens for a pool). None where it cannot be told."""
+
+    tokens_out: int | None
+    quote_in: int | None
+
+
+def market_flow(ix: DecodedInstruction, balances: Balances) -> Flow:
+    """What the balances say moved through the market `ix` trades on, over the whole transaction."""
+    if ix.program == PUMP:
+        vault = ix.account("associated_bonding_curve") or ix.account("associated_base_bonding_curve")
+        delta = balances.token_delta(vault, ix.account("mint") or ix.account("base_mint"))
+        curve = ix.account("bonding_curve")
+        existed = (
+            vault in balances.tokens_pre and curve is not None and balances.lamports_pre.get(curve, 0) > 0
+        )
+        sol = balances.lamport_delta(curve) if existed and ix.name in _SOL_QUOTED else None
+        return Flow(None if delta is None or not existed else -delta, sol)
+    base = balances.token_delta(ix.account("pool_base_token_account"), ix.account("base_mint"))
+    quote = balances.token_delta(ix.account("pool_quote_token_account"), ix.account("quote_mint"))
+    return Flow(None if base is None else -base, quote)
 
 
 def curve_delta(ix: DecodedInstruction, balances: Balances) -> TradeDelta | None:

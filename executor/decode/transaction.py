@@ -20,13 +20,16 @@ from typing import Any, Literal
 
 from executor.decode.balances import (
     Balances,
+    Flow,
     TradeDelta,
     amm_delta,
     curve_delta,
     exclusive_markets,
     is_trade,
+    market_flow,
     market_of,
     read_balances,
+    trades_by_market,
 )
 from executor.decode.errors import DecodeError, UnsupportedInput
 from executor.decode.events import decode_event
@@ -215,6 +218,47 @@ def _check_amm(event: DecodedEvent, delta: TradeDelta) -> str | None:
     return None
 
 
+def _event_flow(event: DecodedEvent) -> Flow:
+    """The market flow one trade event states (see balances.Flow)."""
+    values = event.fields
+    if event.name == "TradeEvent":
+        sign = 1 if values.get("is_buy") else -1
+        tokens, sol = values.get("token_amount"), values.get("sol_amount")
+        quote_mint = values.get("quote_mint")
+        sol_quoted = (quote_mint is None or quote_mint == _ZERO_KEY) and values.get(
+            "fee_recipient"
+        ) != _ZERO_KEY
+        return Flow(
+            sign * tokens if isinstance(tokens, int) else None,
+            sign * sol if isinstance(sol, int) and sol_quoted else None,
+        )
+    # PumpSwap: the LP fee stays in the pool, so the quote vault moves by the amount including it
+    if event.name == "BuyEvent":
+        base, quote, sign = values.get("base_amount_out"), values.get("quote_amount_in_with_lp_fee"), 1
+    else:
+        base, quote, sign = values.get("base_amount_in"), values.get("quote_amount_out_without_lp_fee"), -1
+    return Flow(
+        sign * base if isinstance(base, int) else None, sign * quote if isinstance(quote, int) else None
+    )
+
+
+def _check_market_total(
+    ixs: list[DecodedInstruction], events: list[DecodedEvent], balances: Balances
+) -> str | None:
+    """Several trades on one market: their events must add up to the market's net balance change."""
+    observed = market_flow(ixs[0], balances)
+    stated = [_event_flow(event) for event in events]
+    for what, seen, parts in (
+        ("tokens out", observed.tokens_out, [f.tokens_out for f in stated]),
+        ("quote in", observed.quote_in, [f.quote_in for f in stated]),
+    ):
+        if seen is not None and None not in parts and sum(p for p in parts if p is not None) != seen:
+            return (
+                f"{len(events)} trades state {what} {sum(p for p in parts if p is not None)}, balances {seen}"
+            )
+    return None
+
+
 def _inferred_record(ix: DecodedInstruction, delta: TradeDelta, raw: RawTransaction) -> Record | None:
     envelope: dict[str, Any] = {
         "signature": raw.signature,
@@ -274,12 +318,23 @@ def _balance_pass(
     for event in events:
         if event.ix_index is not None and event.name in _TRADE_EVENTS.get(event.program, ()):
             trade_events.setdefault((event.ix_index, event.inner_index), []).append(event)
+    for ixs in trades_by_market(instructions).values():
+        per_ix = [
+            [e for e in trade_events.get((ix.ix_index, ix.inner_index), []) if e.error is None] for ix in ixs
+        ]
+        if len(ixs) > 1 and all(len(events_of) == 1 for events_of in per_ix):
+            problem = _check_market_total(ixs, [events_of[0] for events_of in per_ix], balances)
+            if problem is not None:
+                anomalies.append(Anomaly("balance_delta_mismatch", ixs[0].program, ixs[0].name, problem))
     inferred: list[Record] = []
     for ix in instructions:
         if not is_trade(ix):
             continue
-        own = [e for e in trade_events.get((ix.ix_index, ix.inner_index), []) if e.program == ix.program]
-        decodable = [e for e in own if e.error is None and e.layout_version is not None]
+        decodable = [
+            e
+            for e in trade_events.get((ix.ix_index, ix.inner_index), [])
+            if e.program == ix.program and e.error is None and e.layout_version is not None
+        ]
         if market_of(ix) not in exclusive:
             if not decodable:
                 anomalies.append(

@@ -433,3 +433,15 @@ def test_event_present_only_in_the_cpi_carrier_of_complete_logs_is_kept_and_coun
         ("CompleteEvent", "cpi", 1),
     ]
     assert [(a.reason, a.event_index) for a in tx.anomalies] == [("cpi_only_event", 0)]
+
+
+def test_bundled_trades_on_one_curve_must_add_up_to_the_curve_balance_change(tx_result: Any) -> None:
+    assert not [a for a in decode_transaction(tx_result("JBnrBbgqh9")).anomalies]
+    result = tx_result("JBnrBbgqh9")  # four buys of one coin in one transaction
+    curve = next(ix for ix in decode_transaction(result).instructions if ix.name == "buy").account(
+        "bonding_curve"
+    )
+    keys = result["transaction"]["message"]["accountKeys"]
+    result["meta"]["postBalances"][keys.index(curve)] += 1
+    (anomaly,) = decode_transaction(result).anomalies
+    assert anomaly.reason == "balance_delta_mismatch" and "4 trades state quote in" in anomaly.detail
