@@ -18,7 +18,17 @@ from dataclasses import dataclass, field, replace
 
 from executor.decode.borsh import Buffer, FieldsReader, ShortRead, Value, fields_reader, fixed_size, min_size
 from executor.decode.errors import DecodeError, TruncatedData
-from executor.decode.idl import IDLS, PUMP, PUMP_AMM, PUMP_FEES, Field, IdlItem, Prim, anchor_discriminator
+from executor.decode.idl import (
+    IDLS,
+    PUMP,
+    PUMP_AMM,
+    PUMP_FEES,
+    Field,
+    IdlItem,
+    Prim,
+    VecOf,
+    anchor_discriminator,
+)
 
 EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
 EVENT_PROGRAMS = (PUMP, PUMP_AMM)
@@ -41,14 +51,15 @@ class Layout:
     accounts: tuple[str, ...] = ()  # instruction account names, in order
     from_idl: bool = True
     # Fast paths, filled by `with_fast_paths`; each gives what `decode_stepwise` gives.
-    # While the fields up to a version are all fixed-size, one fused reader decodes them:
-    # `exact` maps a payload size to the version ending exactly there, `prefixes` lists
-    # (size, version index, reader), largest first. Past that, `cumulative` lists
-    # (smallest size, reader of all fields up to the version, label), newest first: the newest
-    # version that can fit is tried in one call before falling back to version by version.
+    # `exact` maps the payload size of a version whose fields are all fixed-size to one fused
+    # reader of all its fields. `plans` say how far each version reaches (fixed byte counts, or a
+    # u32 count times an item size for strings and vectors), so the version of a payload with
+    # strings and vectors is found by reading just its length prefixes; `readers[i]` then reads
+    # all fields up to version i in one call. `plans` is empty when a field's size cannot be
+    # planned (options, vectors of variable items): such layouts read version by version.
     exact: dict[int, tuple[FieldsReader, str]] = field(default_factory=dict)
-    prefixes: tuple[tuple[int, int, FieldsReader], ...] = ()
-    cumulative: tuple[tuple[int, FieldsReader, str], ...] = ()
+    plans: tuple[tuple[int | tuple[int], ...], ...] = ()
+    readers: tuple[FieldsReader, ...] = ()
 
     @property
     def latest(self) -> str:
@@ -84,27 +95,35 @@ class Layout:
                 if not lenient:
                     raise
                 return self.decode_stepwise(buf, start, lenient=lenient)
-        for minimum, read_all, label in self.cumulative:
-            if minimum <= size:
+        if self.plans:
+            index = self._version_that_fits(buf, start)
+            if index >= 0:
                 try:
-                    return out, label, read_all(buf, start, out)
-                except ShortRead:
-                    out = {}
+                    return out, self.versions[index].label, self.readers[index](buf, start, out)
                 except DecodeError:
                     if not lenient:
                         raise
-                    out = {}
-                break
-        for prefix_size, index, read in self.prefixes:
-            if prefix_size <= size:
-                try:
-                    off = read(buf, start, out)
-                except DecodeError:
-                    if not lenient:
-                        raise
-                    return self.decode_stepwise(buf, start, lenient=lenient)
-                return self._stepwise(buf, off, out, index + 1, self.versions[index].label, lenient)
-        return self._stepwise(buf, start, out, 0, "", lenient)
+        return self.decode_stepwise(buf, start, lenient=lenient)
+
+    def _version_that_fits(self, buf: Buffer, start: int) -> int:
+        """Index of the newest version whose fields fit in `buf`, or -1 if not even the oldest does."""
+        end = len(buf)
+        off = start
+        fits = -1
+        for index, plan in enumerate(self.plans):
+            for step in plan:
+                if type(step) is int:
+                    off += step
+                else:
+                    if off + 4 > end:
+                        return fits
+                    off += 4 + int.from_bytes(buf[off : off + 4], "little") * step[0]  # type: ignore[index]
+            if off > end:
+                return fits
+            fits = index
+            if off == end:
+                return fits
+        return fits
 
     def decode_stepwise(
         self, buf: Buffer, start: int, *, lenient: bool = False
@@ -139,23 +158,40 @@ class Layout:
         return out, label, off
 
 
+def _plan(fields: tuple[Field, ...]) -> tuple[int | tuple[int], ...] | None:
+    """How many bytes `fields` take: fixed counts and (item size,) for a u32-counted run."""
+    steps: list[int | tuple[int]] = []
+    for item in fields:
+        size = fixed_size(item.type)
+        if size is None:
+            if item.type in (Prim("string"), Prim("bytes")):
+                steps.append((1,))
+            elif isinstance(item.type, VecOf) and fixed_size(item.type.item) is not None:
+                steps.append((fixed_size(item.type.item) or 0,))
+            else:
+                return None
+        elif steps and isinstance(steps[-1], int):
+            steps[-1] += size
+        else:
+            steps.append(size)
+    return tuple(steps)
+
+
 def with_fast_paths(layout: Layout) -> Layout:
     exact: dict[int, tuple[FieldsReader, str]] = {}
-    prefixes: list[tuple[int, int, FieldsReader]] = []
-    cumulative: list[tuple[int, FieldsReader, str]] = []
+    readers: list[FieldsReader] = []
     fields: list[Field] = []
-    for index, version in enumerate(layout.versions):
+    for version in layout.versions:
         fields.extend(version.fields)
-        read = fields_reader(tuple(fields))
+        readers.append(fields_reader(tuple(fields)))
         sizes = [fixed_size(f.type) for f in fields]
-        if None in sizes:
-            cumulative.append((sum(min_size(f.type) for f in fields), read, version.label))
-            continue
-        size = sum(s for s in sizes if s is not None)
-        exact[size] = (read, version.label)
-        prefixes.append((size, index, read))
+        if None not in sizes:
+            exact[sum(s for s in sizes if s is not None)] = (readers[-1], version.label)
+    plans = [_plan(version.fields) for version in layout.versions]
+    if any(plan is None for plan in plans):
+        return replace(layout, exact=exact)
     return replace(
-        layout, exact=exact, prefixes=tuple(reversed(prefixes)), cumulative=tuple(reversed(cumulative))
+        layout, exact=exact, plans=tuple(p for p in plans if p is not None), readers=tuple(readers)
     )
 
 
