@@ -143,7 +143,9 @@ async def sim_process(tmp: Path, *args: str) -> AsyncIterator[tuple[str, str, Pa
 def manifest_rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    # The simulator may be mid-line: only complete lines count.
+    complete = path.read_bytes().split(b"\n")[:-1]
+    return [orjson.loads(line) for line in complete if line.strip()]
 
 
 async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:

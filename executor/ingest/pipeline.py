@@ -39,7 +39,7 @@ from executor.risk import RiskRules
 from executor.rpc import Priority, RpcError, RpcPool, endpoints_from_urls
 from executor.rpc.subscription import LogsNotice, LogsSubscription
 from executor.runtime import Running
-from executor.store import translate_errors
+from executor.store import translate_errors, writer_lock
 from pumpflow.schema import Conn
 
 log = structlog.get_logger("executor.ingest")
@@ -269,6 +269,7 @@ class Ingest:
         while True:
             try:
                 async with translate_errors("writer connection"), store.pool.acquire() as conn:
+                    await writer_lock(conn, lambda: log.warning("a replay holds the writer lock; waiting"))
                     await self.processor.prepare(conn)
                     async with translate_errors("refill"):
                         await self.fetcher.refill(conn)
@@ -461,7 +462,9 @@ class Ingest:
                 # The watermark did not move; retry with backoff (never slower than the reconcile timer).
                 failures += 1
                 delay = min(0.5 * 2**failures, self.config.reconcile_interval_s)
-                log.warning("gap sweep failed; will retry", error=str(exc), attempt=failures, retry_in_s=delay)
+                log.warning(
+                    "gap sweep failed; will retry", error=str(exc), attempt=failures, retry_in_s=delay
+                )
                 await asyncio.sleep(delay)
                 self.sweep_requests.put_nowait("retry")
                 continue

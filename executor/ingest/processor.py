@@ -435,8 +435,14 @@ class Processor:
                 list(seen),
                 list(seen.values()),
             )
-        launches = {r.mint: r for _, d in derived for r in d.launches}
+        # Per mint the earliest launch; of two carriers of it, the one that knows the instruction.
+        launches: dict[str, Launch] = {}
+        for _, d in derived:
+            for r in d.launches:
+                if r.mint not in launches or launch_rank(r) < launch_rank(launches[r.mint]):
+                    launches[r.mint] = r
         if launches:
+            columns = launch_columns(launches.values())
             rows = await conn.fetch(
                 """
                 update tokens set name = l.name, symbol = l.symbol, uri = l.uri, creator = l.creator,
@@ -455,7 +461,19 @@ class Processor:
                        or (l.slot, l.signature) < (tokens.launched_slot, tokens.launch_signature))
                 returning tokens.mint
                 """,
-                *launch_columns(launches.values()),
+                *columns,
+            )
+            # The creating instruction is only known from a fetched transaction: when the logs of the
+            # same launch were stored first, fill it in (not a new launch), as if the transaction came first.
+            await conn.execute(
+                "update tokens set launch_ix = l.launch_ix from unnest($1::text[], $2::text[], $3::int[], $4::text[]) "
+                "as l(mint, signature, event_index, launch_ix) where tokens.mint = l.mint "
+                "and tokens.launch_signature = l.signature and tokens.launch_event_index = l.event_index "
+                "and tokens.launch_ix is null and l.launch_ix is not null",
+                columns[0],
+                columns[10],
+                columns[11],
+                columns[14],
             )
             fresh = {r["mint"] for r in rows}
             result.launches = len(fresh)
@@ -553,7 +571,12 @@ class Processor:
     async def _creator_dumps(self, conn: Conn, outbox: Outbox, touched: list[TradeRow]) -> None:
         await self._flags(conn, outbox, creator_dumps(touched, self.config.risk))
 
-    async def _flags(self, conn: Conn, outbox: Outbox, flags: list[Flag]) -> None:
+    async def _flags(self, conn: Conn, outbox: Outbox, raised: list[Flag]) -> None:
+        # One row per key: of two flags in one transaction, the first event raises it.
+        by_key: dict[tuple[str, str, int, str], Flag] = {}
+        for f in sorted(raised, key=lambda f: f.event_index, reverse=True):
+            by_key[(f.mint, f.flag, f.slot, f.signature)] = f
+        flags = [by_key[k] for k in sorted(by_key)]
         if not flags:
             return
         rows = await conn.fetch(
@@ -561,8 +584,12 @@ class Processor:
             insert into risk_flags (mint, flag, slot, signature, severity, active, event_time, details)
             select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[],
                                  $7::timestamptz[], $8::jsonb[])
-            on conflict (mint, flag, slot, signature) do nothing
-            returning mint, flag, slot, signature
+            on conflict (mint, flag, slot, signature) do update set
+                severity = excluded.severity, active = excluded.active, event_time = excluded.event_time,
+                details = excluded.details
+            where (risk_flags.severity, risk_flags.active, risk_flags.details)
+                  is distinct from (excluded.severity, excluded.active, excluded.details)
+            returning mint, flag, slot, signature, (xmax = 0) as inserted
             """,
             [f.mint for f in flags],
             [f.flag for f in flags],
@@ -573,7 +600,8 @@ class Processor:
             [ts(f.event_time) for f in flags],
             [dict(f.details) for f in flags],
         )
-        fresh = {(r["mint"], r["flag"], r["slot"], r["signature"]) for r in rows}
+        # Evidence can change when a late fact arrives (a serial launcher's count); only new flags emit.
+        fresh = {(r["mint"], r["flag"], r["slot"], r["signature"]) for r in rows if r["inserted"]}
         metrics.RISK_FLAGS.inc(len(fresh))
         if self.emit:
             for f in flags:
@@ -768,6 +796,10 @@ def amm_record(s: AmmSnapshotRow) -> tuple[Any, ...]:
         s.pool, s.slot, s.signature, s.event_index, s.origin, s.base_mint, s.quote_mint, ts(s.block_time),
         s.base_reserves, s.quote_reserves, s.lp_supply, s.price_sol,
     )  # fmt: skip
+
+
+def launch_rank(r: Launch) -> tuple[int, str, int, bool]:
+    return (r.slot, r.signature, r.event_index, r.ix_name is None)
 
 
 def launch_columns(launches: Iterable[Launch]) -> list[list[Any]]:

@@ -47,17 +47,21 @@ async def ingesting(db_url: str, http: str, ws: str, **overrides: Any) -> AsyncI
 async def until_all_stored(db_url: str, manifest: Path, timeout_s: float = 120) -> list[dict[str, Any]]:
     """Wait until every signature the simulator served is in raw_logs and ingest went quiet."""
     loop = asyncio.get_running_loop()
-    served, since = -1, loop.time()
-    async with asyncio.timeout(timeout_s):
-        while True:
-            rows = manifest_rows(manifest)
-            if len(rows) != served:
-                served, since = len(rows), loop.time()
-            stored = {r["signature"] for r in await fetch(db_url, "select signature from raw_logs")}
-            # The simulator has stopped emitting (the manifest is quiet) and everything it served is stored.
-            if rows and loop.time() - since >= 3 and {r["signature"] for r in rows} <= stored:
-                break
-            await asyncio.sleep(0.5)
+    served, since, deadline = -1, loop.time(), loop.time() + timeout_s
+    while True:
+        if loop.time() > deadline:
+            missing = {r["signature"] for r in manifest_rows(manifest)} - {
+                r["signature"] for r in await fetch(db_url, "select signature from raw_logs")
+            }
+            raise AssertionError(f"{len(missing)} served signatures never stored, e.g. {sorted(missing)[:3]}")
+        rows = manifest_rows(manifest)
+        if len(rows) != served:
+            served, since = len(rows), loop.time()
+        stored = {r["signature"] for r in await fetch(db_url, "select signature from raw_logs")}
+        # The simulator has stopped emitting (the manifest is quiet) and everything it served is stored.
+        if rows and loop.time() - since >= 3 and {r["signature"] for r in rows} <= stored:
+            break
+        await asyncio.sleep(0.5)
     await wait_settled(db_url, "select count(*) + coalesce(sum(trades), 0) from features_1m", quiet_s=3)
     return manifest_rows(manifest)
 
