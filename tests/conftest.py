@@ -14,8 +14,8 @@ import os
 import tempfile
 import uuid
 import warnings
-from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
