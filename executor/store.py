@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,27 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool[asyncpg.Record]:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=_init_connection)
     assert pool is not None
     return pool
+
+
+# One writer of the derived tables and the events outbox per database: live ingest's writer and
+# `executor replay` hold this session-level advisory lock (two writers would interleave seq
+# allocation and the processor's in-memory state). Released when the session ends.
+WRITER_LOCK = 0x7075_6D70_666C_6F77  # "pumpflow"
+
+
+async def try_writer_lock(conn: Conn) -> bool:
+    """Take the writer lock on this session if it is free; False when another session holds it."""
+    return bool(await conn.fetchval("select pg_try_advisory_lock($1)", WRITER_LOCK))
+
+
+async def writer_lock(conn: Conn, on_wait: Callable[[], None] | None = None) -> None:
+    """Take the writer lock on this session, waiting while another session (a replay) holds it;
+    `on_wait` is called once before waiting."""
+    if await try_writer_lock(conn):
+        return
+    if on_wait is not None:
+        on_wait()
+    await conn.execute("select pg_advisory_lock($1)", WRITER_LOCK)
 
 
 @dataclass(frozen=True, slots=True)
