@@ -1,4 +1,4 @@
-"""Command line of the executor: `python -m executor {run,decode} ...`."""
+"""Command line of the executor: `python -m executor {run,replay,verify,decode} ...`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     run.set_defaults(func=cmd_run)
+    from executor import verify
+    from executor.replay import cli as replay
+
+    for name, tool in (("replay", replay), ("verify", verify)):
+        tool.add_arguments(sub.add_parser(name, help=tool.HELP))
     sub.add_parser(
         "decode",
         help="decode a getTransaction / logsNotification / account JSON file (- for stdin) to JSON lines",
