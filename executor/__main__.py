@@ -1,4 +1,4 @@
-"""Command line of the executor: `python -m executor {run,replay,verify,decode} ...`."""
+"""Command line of the executor: `python -m executor {run,replay,verify,backfill,decode} ...`."""
 
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     run.set_defaults(func=cmd_run)
-    from executor import verify
+    from executor import backfill, verify
     from executor.replay import cli as replay
 
-    for name, tool in (("replay", replay), ("verify", verify)):
+    for name, tool in (("replay", replay), ("verify", verify), ("backfill", backfill)):
         tool.add_arguments(sub.add_parser(name, help=tool.HELP))
     sub.add_parser(
         "decode",
