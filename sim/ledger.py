@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from solders.pubkey import Pubkey
@@ -61,8 +62,7 @@ class Account:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class TokenBalance:
+class TokenBalance(NamedTuple):
     """One post-token-balance row: SPL token account state as the transaction left it."""
 
     account: str
@@ -75,35 +75,62 @@ class TokenBalance:
 
 @dataclass(slots=True)
 class Entry:
-    """One served transaction."""
+    """One served transaction, kept compact: what the node needs after serving it is bytes.
+
+    `value` is the logsNotification value (`{"signature","err","logs"}`, shared by every
+    subscriber), `manifest_json` its manifest row (dropped once written). `balances` are the
+    lamports of `keys` after the transaction; they, `accounts` and `token_balances` update the
+    ledger's state and feed accountSubscribe, and are dropped once every commitment has seen
+    the transaction.
+    """
 
     signature: str
     slot: int
     block_time: int | None
     err: Any
-    logs: list[str] | None
     keys: tuple[str, ...]
+    value: bytes
     body: TxBody
-    manifest: dict[str, Any]
+    manifest_json: bytes | None
     accounts: tuple[tuple[str, Account], ...] = ()
-    lamports: tuple[tuple[str, int], ...] = ()
+    balances: Sequence[int] = ()
     token_balances: tuple[TokenBalance, ...] = ()
     seq: int = -1
-    _logs_value: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def notification_value(cls, signature: str, err: Any, logs: list[str] | None) -> bytes:
+        return orjson.dumps({"signature": signature, "err": err, "logs": logs or []})
 
     def logs_value(self) -> bytes:
-        """Serialized `{"signature","err","logs"}` (cached: every subscriber shares it)."""
-        if self._logs_value is None:
-            self._logs_value = orjson.dumps(
-                {"signature": self.signature, "err": self.err, "logs": self.logs or []}
-            )
-        return self._logs_value
+        return self.value
+
+    @property
+    def logs(self) -> list[str]:
+        logs: list[str] = orjson.loads(self.value)["logs"]
+        return logs
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        assert self.manifest_json is not None, "the manifest row was written and dropped"
+        row: dict[str, Any] = orjson.loads(self.manifest_json)
+        return row
+
+    @property
+    def lamports(self) -> tuple[tuple[str, int], ...]:
+        return tuple(zip(self.keys, self.balances, strict=False))
+
+    def served(self) -> None:
+        """Every commitment has been notified: keep only what history queries read."""
+        self.accounts = ()
+        self.balances = ()
+        self.token_balances = ()
 
 
 class Ledger:
-    """Served entries in order, indexed by signature and by every account key they mention."""
+    """Served entries in order (the newest `retain`), indexed by signature and by every account
+    key they mention; plus the latest account state."""
 
-    def __init__(self, retain: int = 2_000_000) -> None:
+    def __init__(self, retain: int = 200_000) -> None:
         self.retain = retain
         self._entries: list[Entry] = []
         self._first_seq = 0
@@ -129,21 +156,38 @@ class Ledger:
                 by_addr[key] = [seq]
             elif lst[-1] != seq:
                 lst.append(seq)
-        for address, lamports in entry.lamports:
-            self.lamports[address] = lamports
+        self.lamports.update(zip(entry.keys, entry.balances, strict=False))
         for address, account in entry.accounts:
             self.accounts[address] = account
         for tb in entry.token_balances:
             self.token_accounts[tb.account] = tb
-            self._by_mint.setdefault(tb.mint, set()).add(tb.account)
+            holders = self._by_mint.get(tb.mint)
+            if holders is None:
+                self._by_mint[tb.mint] = {tb.account}
+            else:
+                holders.add(tb.account)
         if len(self._entries) > self.retain:
-            self._evict(len(self._entries) // 10)
+            self._evict(max(1, len(self._entries) // 10))
 
     def _evict(self, count: int) -> None:
-        for old in self._entries[:count]:
-            self._by_sig.pop(old.signature, None)
+        """Forget the oldest `count` entries, and their places in the address index."""
+        old = self._entries[:count]
         del self._entries[:count]
         self._first_seq += count
+        first = self._first_seq
+        by_sig = self._by_sig
+        for entry in old:
+            by_sig.pop(entry.signature, None)
+        by_addr = self._by_addr
+        for address in {key for entry in old for key in entry.keys}:
+            seqs = by_addr.get(address)
+            if seqs is None:
+                continue
+            cut = bisect_left(seqs, first)
+            if cut == len(seqs):
+                del by_addr[address]
+            elif cut:
+                del seqs[:cut]
 
     def get(self, signature: str) -> Entry | None:
         return self._by_sig.get(signature)
@@ -175,7 +219,7 @@ class Ledger:
             b = self._by_sig.get(before)
             if b is None:
                 return []
-            start = _bisect_left(seqs, b.seq) - 1
+            start = bisect_left(seqs, b.seq) - 1
         stop_seq = -1
         if until is not None:
             u = self._by_sig.get(until)
@@ -218,17 +262,6 @@ class Ledger:
         for account in self._by_mint.get(mint, ()):
             return self.token_accounts[account].decimals
         return None
-
-
-def _bisect_left(seqs: list[int], seq: int) -> int:
-    lo, hi = 0, len(seqs)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if seqs[mid] < seq:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def token_account(tb: TokenBalance, lamports: int) -> Account:

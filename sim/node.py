@@ -140,7 +140,9 @@ class Node:
         done = min(self._released.values())
         base = self._served_total - len(self._unreleased)
         while base < done:
-            self._unreleased.popleft()
+            entry = self._unreleased.popleft()
+            if not self._preloaded:
+                entry.served()
             base += 1
         self._notify_slots(self.clock.tip(t))
         if served and self.manifest is not None:
@@ -177,8 +179,10 @@ class Node:
             self._unreleased.append(entry)
             self._served_total += 1
             self.clock.observe(entry.slot, t)
-            if self.manifest is not None:
-                self.manifest.write(orjson.dumps(entry.manifest) + b"\n")
+            if self.manifest is not None and entry.manifest_json is not None:
+                self.manifest.write(entry.manifest_json + b"\n")
+            if not self._preloaded:
+                entry.manifest_json = None
             served += 1
             if served >= 20_000:  # keep the loop responsive when far behind schedule
                 break
@@ -234,7 +238,11 @@ class Node:
         subs_by_addr = self.registry.accounts
         explicit = dict(entry.accounts)
         touched = [a for a in explicit if a in subs_by_addr]
-        touched += [a for a, _ in entry.lamports if a in subs_by_addr and a not in explicit]
+        touched += [
+            a
+            for a, _ in zip(entry.keys, entry.balances, strict=False)
+            if a in subs_by_addr and a not in explicit
+        ]
         for address in touched:
             account = explicit.get(address) or self.ledger.account(address)
             for sub in list(subs_by_addr.get(address, ())):

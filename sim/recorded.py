@@ -171,21 +171,23 @@ def to_entry(tx: RecordedTx) -> Entry:
         slot=tx.placement_slot,
         block_time=result.get("blockTime"),
         err=meta.get("err"),
-        logs=meta.get("logMessages"),
         keys=tuple(keys),
+        value=Entry.notification_value(tx.signature, meta.get("err"), meta.get("logMessages")),
         body=RecordedBody(variants, version),
-        manifest={
-            "signature": tx.signature,
-            "slot": tx.placement_slot,
-            "block_time": result.get("blockTime"),
-            "kind": kind,
-            "mint": mint,
-            "err": meta.get("err"),
-            "records": None,
-            "tags": what,
-            "recorded_slot": result.get("slot"),
-        },
-        lamports=tuple(zip(keys, post, strict=False)),
+        manifest_json=orjson.dumps(
+            {
+                "signature": tx.signature,
+                "slot": tx.placement_slot,
+                "block_time": result.get("blockTime"),
+                "kind": kind,
+                "mint": mint,
+                "err": meta.get("err"),
+                "records": None,
+                "tags": what,
+                "recorded_slot": result.get("slot"),
+            }
+        ),
+        balances=tuple(post),
         token_balances=tuple(token_balances),
     )
 

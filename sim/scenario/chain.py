@@ -1,8 +1,9 @@
 """Balances of the generated chain and the per-transaction draft that changes them.
 
-A `Draft` collects a transaction's invocations, writable accounts, events and balance effects;
-`finish()` compiles it (txbuild), snapshots pre balances over the message's keys, applies the
-effects (only the fee when the transaction failed) and returns the `getTransaction` pieces.
+A `Draft` collects a transaction's shape key (`shapes`), the values behind the shape's names,
+its events and its balance effects. `finish()` builds it (txbuild), snapshots pre balances over
+the message's keys, applies the effects (only the fee when the transaction failed) and returns
+the balance pieces of the `getTransaction` meta.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from solders.keypair import Keypair
-
+from executor.decode.layouts import EVENT_CPI_TAG
 from sim import addresses as A
 from sim.ledger import Account, TokenBalance
+from sim.scenario import keys as K
 from sim.scenario import txbuild
-from sim.scenario.txbuild import Call, Lookup
+from sim.scenario.keys import Signer, pubkey_bytes
+from sim.scenario.programs import ata_size, rent
+from sim.scenario.shapes import shape_of
+from sim.scenario.txbuild import Lookup, compute_unit_price
 
 _PROGRAM_LAMPORTS = {
     A.SYSTEM_PROGRAM: 1,
@@ -27,11 +31,6 @@ _PROGRAM_LAMPORTS = {
     A.RENT_SYSVAR: 1_009_200,
     A.WSOL_MINT: 1_167_318_521,
 }
-
-
-def rent(size: int) -> int:
-    """Rent-exempt minimum for `size` bytes of data."""
-    return (128 + size) * 6960
 
 
 @dataclass(slots=True)
@@ -65,29 +64,51 @@ class Event:
 
 @dataclass(slots=True)
 class Draft:
-    payer: Keypair
-    signers: list[Keypair] = field(default_factory=list)
-    top: list[Call] = field(default_factory=list)
-    writable: set[str] = field(default_factory=set)
+    payer: Signer
+    signers: list[Signer] = field(default_factory=list)  # besides the payer
+    signer_names: list[str] = field(default_factory=lambda: ["$user"])
+    parts: list[tuple[Any, ...]] = field(default_factory=list)  # instructions of the shape key
+    values: dict[str, Any] = field(default_factory=dict)  # "$name" -> key, "#name" -> bytes
     events: list[Event] = field(default_factory=list)
     sol: dict[str, int] = field(default_factory=dict)
     token_deltas: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
-    err: Any = None
+    fail_code: int | None = None  # custom program error of a failed transaction
+    err: Any = None  # its meta.err, once built
     cu_limit: int = 200_000
     cu_price: int = 0
-    lookup: Lookup | None = None
-
-    def w(self, *keys: str) -> None:
-        self.writable.update(keys)
+    routed: bool = False
+    noise: bool = False
 
     def move(self, src: str, dst: str, lamports: int) -> None:
-        self.sol[src] = self.sol.get(src, 0) - lamports
-        self.sol[dst] = self.sol.get(dst, 0) + lamports
+        sol = self.sol
+        sol[src] = sol.get(src, 0) - lamports
+        sol[dst] = sol.get(dst, 0) + lamports
 
     def token(self, account: str, mint: str, owner: str, program: str, decimals: int, delta: int) -> None:
         self.token_deltas.append((account, mint, owner, program, decimals, delta))
+
+    def create_ata(
+        self, top: bool, payer: str, account: str, owner: str, mint: str, program: str, idempotent: bool
+    ) -> str:
+        """Values and effects of an associated token account creation (`programs.create_ata`
+        with the same names; top level when `top`). Returns the new account's address."""
+        if top:
+            self.parts.append(("ata", payer, account, owner, mint, program, idempotent))
+        get = self.values.get
+        payer_key, owner_key, mint_key = get(payer, payer), get(owner, owner), get(mint, mint)
+        address = self.values[account] = K.ata(owner_key, mint_key, program)
+        self.values["#init" + account] = b"\x12" + pubkey_bytes(owner_key)
+        self.move(payer_key, address, rent(ata_size(program)))
+        self.token(address, mint_key, owner_key, program, 9 if mint_key == A.WSOL_MINT else 6, 0)
+        return address
+
+    def emit(self, event: Event) -> None:
+        """An event's bytes for its log line and self-CPI (`programs.Tree.emit`)."""
+        i = len(self.events)
+        self.values[f"#ev{i}"] = event.data
+        self.values[f"#cpi{i}"] = EVENT_CPI_TAG + event.data
+        self.events.append(event)
 
     @property
     def fee(self) -> int:
@@ -95,101 +116,80 @@ class Draft:
         return 5000 * signatures + -(-self.cu_limit * self.cu_price // 1_000_000)
 
 
+# (account index, mint, owner, token program, decimals, amount): one pre/post token balance row
+TokenRow = tuple[int, str, str, str, int, int]
+
+
 @dataclass(slots=True)
 class Finished:
     built: txbuild.BuiltTx
-    meta: dict[str, Any]
-    lamports: tuple[tuple[str, int], ...]
-    token_balances: tuple[TokenBalance, ...]
+    fee: int
+    pre: list[int]  # lamports of built.keys before ...
+    post: list[int]  # ... and after the transaction
+    pre_tokens: tuple[TokenRow, ...]
+    post_tokens: tuple[TokenRow, ...]
+
+    def token_balances(self) -> tuple[TokenBalance, ...]:
+        keys = self.built.keys
+        return tuple(
+            TokenBalance(keys[i], mint, owner, program, amount, decimals)
+            for i, mint, owner, program, decimals, amount in self.post_tokens
+        )
 
 
 def finish(
-    chain: Chain, draft: Draft, *, blockhash: bytes, log_limit: int | None, fast_signature: bytes | None
+    chain: Chain,
+    draft: Draft,
+    *,
+    lookup: Lookup,
+    blockhash: bytes,
+    log_limit: int | None,
+    fast_signature: bytes | None,
 ) -> Finished:
+    draft.values["#cu_price"] = compute_unit_price(draft.cu_price)
+    key = (tuple(draft.signer_names), draft.cu_limit, draft.routed, draft.noise, *draft.parts)
+    signing = [draft.payer] + [s for s in draft.signers if s is not draft.payer]
     built = txbuild.build(
-        payer=draft.payer,
-        signers=draft.signers,
-        top=draft.top,
-        writable=draft.writable,
+        key,
+        shape_of,
+        draft.values,
+        signing,
+        lookup=lookup if draft.routed else None,
         blockhash=blockhash,
-        cu_limit=draft.cu_limit,
-        lookup=draft.lookup,
         log_limit=log_limit,
         fast_signature=fast_signature,
     )
+    if draft.fail_code is not None:
+        draft.err = {"InstructionError": [built.fail_index, {"Custom": draft.fail_code}]}
     keys = built.keys
-    index = {k: i for i, k in enumerate(keys)}
-    pre = [chain.balance(k) for k in keys]
-    pre_tokens = _token_rows(chain, keys, index)
-    payer = str(draft.payer.pubkey())
+    lamports = chain.lamports
+    balance = lamports.get
+    pre = [balance(k, 0) for k in keys]
+    pre_tokens = _token_rows(chain, keys)
+    payer = draft.payer.address
     fee = draft.fee
-    chain.lamports[payer] = chain.balance(payer) - fee
+    lamports[payer] = balance(payer, 0) - fee
     if draft.err is None:
         for address, delta in draft.sol.items():
-            chain.lamports[address] = chain.balance(address) + delta
+            lamports[address] = balance(address, 0) + delta
+        tokens = chain.tokens
         for account, mint, owner, program, decimals, delta in draft.token_deltas:
-            acct = chain.tokens.get(account)
+            acct = tokens.get(account)
             if acct is None:
-                acct = chain.tokens[account] = TokenAcct(mint, owner, program, decimals, 0)
+                acct = tokens[account] = TokenAcct(mint, owner, program, decimals, 0)
             acct.amount += delta
             assert acct.amount >= 0, f"negative token balance on {account}"
-        for account in draft.closed:
-            chain.tokens.pop(account, None)
-    post = [chain.balance(k) for k in keys]
+    post = [balance(k, 0) for k in keys]
     assert min(post) >= 0, "negative lamports"
-    post_tokens = _token_rows(chain, keys, index)
-    meta: dict[str, Any] = {
-        "err": draft.err,
-        "status": {"Ok": None} if draft.err is None else {"Err": draft.err},
-        "fee": fee,
-        "preBalances": pre,
-        "postBalances": post,
-        "innerInstructions": built.inner,
-        "logMessages": built.logs,
-        "preTokenBalances": pre_tokens,
-        "postTokenBalances": post_tokens,
-        "rewards": [],
-        "loadedAddresses": built.loaded or {"writable": [], "readonly": []},
-        "computeUnitsConsumed": built.units,
-    }
-    token_balances = tuple(
-        TokenBalance(
-            keys[r["accountIndex"]],
-            r["mint"],
-            r["owner"],
-            r["programId"],
-            int(r["uiTokenAmount"]["amount"]),
-            r["uiTokenAmount"]["decimals"],
-        )
-        for r in post_tokens
+    return Finished(built, fee, pre, post, pre_tokens, _token_rows(chain, keys))
+
+
+def _token_rows(chain: Chain, keys: tuple[str, ...]) -> tuple[TokenRow, ...]:
+    tokens = chain.tokens
+    return tuple(
+        [
+            (i, acct.mint, acct.owner, acct.program, acct.decimals, acct.amount)
+            for i, key in enumerate(keys)
+            if (acct := tokens.get(key)) is not None
+        ]
     )
-    return Finished(built, meta, tuple(zip(keys, post, strict=True)), token_balances)
-
-
-def _token_rows(chain: Chain, keys: tuple[str, ...], index: dict[str, int]) -> list[dict[str, Any]]:
-    rows = []
-    for key in keys:
-        acct = chain.tokens.get(key)
-        if acct is None:
-            continue
-        rows.append(
-            {
-                "accountIndex": index[key],
-                "mint": acct.mint,
-                "uiTokenAmount": ui_amount(acct.amount, acct.decimals),
-                "owner": acct.owner,
-                "programId": acct.program,
-            }
-        )
-    return rows
-
-
-def ui_amount(amount: int, decimals: int) -> dict[str, Any]:
-    text = str(amount).rjust(decimals + 1, "0")
-    whole, frac = text[:-decimals], text[-decimals:].rstrip("0")
-    return {
-        "uiAmount": amount / 10**decimals if amount else None,
-        "decimals": decimals,
-        "amount": str(amount),
-        "uiAmountString": f"{whole}.{frac}" if frac else whole,
-    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass
 from functools import lru_cache
 
 from solders.keypair import Keypair
@@ -18,18 +19,40 @@ _MAYHEM = Pubkey.from_string(A.MAYHEM_PROGRAM)
 _METAPLEX = Pubkey.from_string(A.METAPLEX_PROGRAM)
 
 
-def keypair(seed: int, role: str, index: int) -> Keypair:
+_PUBKEY_CACHE_LIMIT = 500_000
+_pubkeys: dict[str, bytes] = {}
+
+
+def pubkey_bytes(address: str) -> bytes:
+    """The 32 raw bytes of a base58 address (cached: the same keys recur in every block)."""
+    raw = _pubkeys.get(address)
+    if raw is None:
+        if len(_pubkeys) >= _PUBKEY_CACHE_LIMIT:
+            _pubkeys.clear()
+        raw = _pubkeys[address] = bytes(Pubkey.from_string(address))
+    return raw
+
+
+_pk = pubkey_bytes
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Signer:
+    """A keypair with its address computed once."""
+
+    address: str
+    keypair: Keypair
+
+
+def keypair(seed: int, role: str, index: int) -> Signer:
     """The keypair of `role` #index (wallet, mint, keeper, ...) under this seed."""
-    return Keypair.from_seed(hashlib.sha256(f"pumpflow-sim/{seed}/{role}/{index}".encode()).digest())
+    kp = Keypair.from_seed(hashlib.sha256(f"pumpflow-sim/{seed}/{role}/{index}".encode()).digest())
+    return Signer(str(kp.pubkey()), kp)
 
 
 @lru_cache(maxsize=200_000)
 def pda(program: str, *seeds: bytes) -> str:
     return str(Pubkey.find_program_address(list(seeds), Pubkey.from_string(program))[0])
-
-
-def _pk(address: str) -> bytes:
-    return bytes(Pubkey.from_string(address))
 
 
 @lru_cache(maxsize=400_000)

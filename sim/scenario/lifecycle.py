@@ -4,8 +4,9 @@ Launches (create / create_v2, often with the creator's first buy), buy/sell flow
 population (retail with log-normal sizes, a few whales, sniping bots, serial launchers), curves
 that complete and get migrated to PumpSwap by a keeper, AMM trading after that, creator dumps,
 failed transactions (slippage) and aggregator-routed trades (pump as an inner instruction of a
-router). Every transaction is built by `programs`/`txbuild` and its intended decoded values go to
-the manifest in the decoder's record vocabulary.
+router). Every transaction's economics are decided here: its shape key (`shapes`), the values
+behind the shape's names, its events and balance effects; `chain.finish` builds it, and its
+intended decoded values go to the manifest in the decoder's record vocabulary.
 """
 
 from __future__ import annotations
@@ -13,30 +14,40 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Iterator
+import struct
+from bisect import bisect_left, insort
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import accumulate
+from typing import Any, overload
 
-from solders.keypair import Keypair
+import orjson
 
 from executor import curve as C
-from executor.decode import records as R
-from executor.decode.layouts import layout_by_name
 from sim import addresses as A
 from sim.clock import ChainClock, is_skipped
 from sim.config import SimConfig
 from sim.faults import FaultPlan
 from sim.ledger import Account, Entry, mint_account
 from sim.scenario import keys as K
-from sim.scenario import programs as P
 from sim.scenario.body import GeneratedBody
-from sim.scenario.chain import Chain, Draft, Event, finish, rent
+from sim.scenario.chain import Chain, Draft, Event, finish
+from sim.scenario.codec import encode_account, encode_event, encode_instruction
 from sim.scenario.eras import Era, era_of
-from sim.scenario.txbuild import LOG_LIMIT_BYTES, Call, Lookup, system_transfer
+from sim.scenario.events import ZERO_KEY, amm_trade_fields, curve_trade_fields, record
+from sim.scenario.programs import METADATA_RENT, mint_size, rent
+from sim.scenario.txbuild import (
+    LOG_LIMIT_BYTES,
+    Lookup,
+    system_transfer,
+    token_burn,
+    token_mint_to,
+    token_transfer_checked,
+)
 from sim.txformat import b58encode
 
 LAMPORTS = C.LAMPORTS_PER_SOL
-ROUTER = A.JUPITER_PROGRAM
+_GET_FEES = bytes.fromhex("e7257e55cf5b3f34")  # pump_fees get_fees (the decoder does not cover pump_fees)
 _NAMES = (
     "pepe",
     "doge",
@@ -68,17 +79,68 @@ _NAMES = (
 @dataclass(slots=True)
 class Wallet:
     index: int
-    kp: Keypair
+    kp: K.Signer
     address: str
     style: str  # retail | whale | bot | launcher
     volume: int = 0
     amm_volume: int = 0
 
 
+class Holdings:
+    """Token holdings of one market by wallet index, and the wallets holding a positive amount
+    in first-holding order (what `[i for i, amount in holdings.items() if amount > 0]` would
+    list), kept up to date instead of rebuilt for every trade."""
+
+    __slots__ = ("_by_rank", "_rank", "amounts", "positive")
+
+    def __init__(self) -> None:
+        self.amounts: dict[int, int] = {}
+        self._rank: dict[int, int] = {}
+        self._by_rank: list[int] = []
+        self.positive = _Positive(self._by_rank)
+
+    def get(self, wallet: int) -> int:
+        return self.amounts.get(wallet, 0)
+
+    def add(self, wallet: int, delta: int) -> None:
+        old = self.amounts.get(wallet, 0)
+        new = self.amounts[wallet] = old + delta
+        rank = self._rank.get(wallet)
+        if rank is None:
+            rank = self._rank[wallet] = len(self._by_rank)
+            self._by_rank.append(wallet)
+        if old <= 0 < new:
+            insort(self.positive.ranks, rank)
+        elif new <= 0 < old:
+            del self.positive.ranks[bisect_left(self.positive.ranks, rank)]
+
+
+class _Positive(Sequence[int]):
+    """Wallet indices with a positive holding, in first-holding order."""
+
+    __slots__ = ("_by_rank", "ranks")
+
+    def __init__(self, by_rank: list[int]) -> None:
+        self._by_rank = by_rank
+        self.ranks: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.ranks)
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[int]: ...
+    def __getitem__(self, i: int | slice) -> int | list[int]:
+        if isinstance(i, slice):
+            return [self._by_rank[r] for r in self.ranks[i]]
+        return self._by_rank[self.ranks[i]]
+
+
 @dataclass(slots=True)
 class Market:
     mint: str
-    mint_kp: Keypair
+    mint_kp: K.Signer
     creator: Wallet
     token_program: str
     v2: bool
@@ -92,7 +154,7 @@ class Market:
     tau_slots: float
     born_slot: int
     runner: bool
-    holders: dict[int, int] = field(default_factory=dict)
+    holders: Holdings = field(default_factory=Holdings)
     completed_slot: int | None = None
     migrated: bool = False
     pool: str = ""
@@ -103,6 +165,13 @@ class Market:
     base_reserve: int = 0
     quote_reserve: int = 0
     lp_supply: int = 0
+
+
+def get_fees_data(market_cap: int, trade_size: int) -> bytes:
+    """The Pump Fees `get_fees` instruction both trading programs call."""
+    return _GET_FEES + struct.pack(
+        "<?QQQ?", True, market_cap & (2**64 - 1), market_cap >> 64, trade_size, False
+    )
 
 
 class World:
@@ -120,11 +189,12 @@ class World:
         self.fast = cfg.signatures == "fast" or (cfg.signatures == "auto" and cfg.rate > 1000)
         self.chain = Chain()
         self.wallets: list[Wallet] = []
+        self.by_style: dict[str, list[Wallet]] = {"retail": [], "whale": [], "bot": [], "launcher": []}
         self.markets: list[Market] = []
         self.active: list[Market] = []
         self.pending_migration: list[Market] = []
         self.keeper = K.keypair(cfg.seed, "keeper", 0)
-        self.chain.lamports[str(self.keeper.pubkey())] = 5_000 * LAMPORTS
+        self.chain.lamports[self.keeper.address] = 5_000 * LAMPORTS
         self.lookup = Lookup(
             K.pda(A.SYSTEM_PROGRAM, b"alt", cfg.seed.to_bytes(8, "little", signed=True)),
             (
@@ -150,6 +220,9 @@ class World:
         self.last_slot = clock.base_slot
         self.slot_index = 0
         self.initial_accounts: dict[str, Account] = {}
+        self._blockhash: tuple[int, bytes] = (-1, b"")
+        self._tradable_list: list[Market] = []
+        self._cum: list[float] | None = None
 
     # --- population ------------------------------------------------------------------------
 
@@ -164,10 +237,11 @@ class World:
     def _new_wallet(self, style: str) -> Wallet:
         index = len(self.wallets)
         kp = K.keypair(self.seed, "wallet", index)
-        w = Wallet(index, kp, str(kp.pubkey()), style)
+        w = Wallet(index, kp, kp.address, style)
         sol = {"whale": 2_000.0, "bot": 150.0, "launcher": 60.0}.get(style, 8.0)
         self.chain.lamports[w.address] = int(sol * LAMPORTS * self.rng.lognormvariate(0, 0.6))
         self.wallets.append(w)
+        self.by_style[style].append(w)
         return w
 
     # --- scheduling ------------------------------------------------------------------------
@@ -197,17 +271,31 @@ class World:
         want_launch = 0.25 if len(self.active) < 8 else 0.05 if len(self.active) < 40 else 0.01
         if not self.active or rng.random() < want_launch:
             return self._launch(slot, ts)
-        tradable = [m for m in self.active if m.migrated or m.completed_slot is None]
+        tradable, cum_weights = self._tradable()
         if not tradable:
             return self._launch(slot, ts)
-        market = rng.choices(tradable, [m.hype for m in tradable])[0]
+        market = rng.choices(tradable, cum_weights=cum_weights)[0]
         if market.migrated:
             return self._amm_trade(market, ts)
         return self._curve_trade(market, slot, ts)
 
+    def _tradable(self) -> tuple[list[Market], list[float]]:
+        """Active markets that trade (not completed-and-waiting for migration) and the running
+        sums of their hype, as `rng.choices` would compute them; rebuilt only after a change."""
+        if self._cum is None:
+            tradable = self._tradable_list = [
+                m for m in self.active if m.migrated or m.completed_slot is None
+            ]
+            self._cum = list(accumulate([m.hype for m in tradable]))
+        return self._tradable_list, self._cum
+
+    def _market_changed(self) -> None:
+        self._cum = None
+
     def _decay(self, slot: int) -> None:
         if self.count % 50:
             return
+        self._market_changed()
         keep = []
         for m in self.active:
             age = slot - m.born_slot
@@ -222,24 +310,24 @@ class World:
 
     # --- actions ---------------------------------------------------------------------------
 
-    def _draft(self, payer: Keypair, routed: bool = False) -> Draft:
-        d = Draft(payer=payer)
-        P.compute_budget(
-            d,
-            self.rng.choice((120_000, 200_000, 300_000, 400_000)),
-            self.rng.choice((0, 1000, 50_000, 250_000, 1_000_000)),
-        )
-        if routed:
-            d.lookup = self.lookup
+    def _draft(self, payer: Wallet, routed: bool = False) -> Draft:
+        d = Draft(payer=payer.kp)
+        d.cu_limit = self.rng.choice((120_000, 200_000, 300_000, 400_000))
+        d.cu_price = self.rng.choice((0, 1000, 50_000, 250_000, 1_000_000))
+        d.routed = routed
+        d.values["$user"] = payer.address
         return d
+
+    def _emit(self, d: Draft, program: str, name: str, version: str, fields: dict[str, Any]) -> None:
+        d.emit(Event(program, name, version, fields, encode_event(name, fields, version, program=program)))
 
     def _launch(self, slot: int, ts: int) -> tuple[Draft, dict[str, Any]]:
         rng = self.rng
-        launchers = [w for w in self.wallets if w.style == "launcher"]
+        launchers = self.by_style["launcher"]
         creator = rng.choice(launchers) if launchers and rng.random() < 0.4 else self._new_wallet("launcher")
         index = len(self.markets)
         mint_kp = K.keypair(self.seed, "mint", index)
-        mint = str(mint_kp.pubkey())
+        mint = mint_kp.address
         v2 = self.era.create_v2 and rng.random() < 0.8
         token_program = A.TOKEN_2022_PROGRAM if v2 else A.TOKEN_PROGRAM
         word = rng.choice(_NAMES)
@@ -266,10 +354,13 @@ class World:
         )
         self.markets.append(market)
         self.active.append(market)
-        d = self._draft(creator.kp)
+        if self._cum is not None:  # the new market trades: one more running sum
+            self._tradable_list.append(market)
+            self._cum.append(self._cum[-1] + market.hype if self._cum else market.hype)
+        d = self._draft(creator)
         d.signers.append(mint_kp)
-        call = self._create_call(d, market, ts)
-        d.top.append(call)
+        d.signer_names.append("$mint")
+        self._create(d, market, ts)
         first_buy = rng.random() < 0.7
         if first_buy:
             sol = int(LAMPORTS * min(rng.lognormvariate(math.log(0.5), 1.0), 20))
@@ -287,82 +378,30 @@ class World:
                 )
         return d, self._manifest("create_v2" if v2 else "create", mint, d)
 
-    def _create_call(self, d: Draft, m: Market, ts: int) -> Call:
+    def _create(self, d: Draft, m: Market, ts: int) -> None:
         user = m.creator.address
         era = self.era
         args = {"name": m.name, "symbol": m.symbol, "uri": m.uri, "creator": user}
+        v = d.values
         if m.v2:
             gp, sv, ms, mtv = K.mayhem_accounts(m.mint)
-            accounts = [
-                m.mint,
-                A.PUMP_MINT_AUTHORITY,
-                m.bonding_curve,
-                m.vault,
-                A.PUMP_GLOBAL,
-                user,
-                A.SYSTEM_PROGRAM,
-                A.TOKEN_2022_PROGRAM,
-                A.ATA_PROGRAM,
-                A.MAYHEM_PROGRAM,
-                gp,
-                sv,
-                ms,
-                mtv,
-                A.PUMP_EVENT_AUTHORITY,
-                A.PUMP_PROGRAM,
-            ]
-            data = P.instruction(
+            v.update(
+                {"$mayhem_params": gp, "$mayhem_vault": sv, "$mayhem_state": ms, "$mayhem_token_vault": mtv}
+            )
+            v["#create"] = encode_instruction(
                 A.PUMP_PROGRAM, "create_v2", {**args, "is_mayhem_mode": False, "is_cashback_enabled": False}
             )
-            call = Call(A.PUMP_PROGRAM, accounts, data, units=120_000).log("Instruction: CreateV2")
-            d.w(ms, mtv)
         else:
-            meta = K.metadata(m.mint)
-            accounts = [
-                m.mint,
-                A.PUMP_MINT_AUTHORITY,
-                m.bonding_curve,
-                m.vault,
-                A.PUMP_GLOBAL,
-                A.METAPLEX_PROGRAM,
-                meta,
-                user,
-                A.SYSTEM_PROGRAM,
-                A.TOKEN_PROGRAM,
-                A.ATA_PROGRAM,
-                A.RENT_SYSVAR,
-                A.PUMP_EVENT_AUTHORITY,
-                A.PUMP_PROGRAM,
-            ]
-            data = P.instruction(A.PUMP_PROGRAM, "create", args)
-            call = Call(A.PUMP_PROGRAM, accounts, data, units=90_000).log("Instruction: Create")
-            d.w(meta)
-        d.w(m.mint, m.bonding_curve, m.vault, user)
-        mint_size = 82 if not m.v2 else 400
-        P.system_move(call, user, m.mint, rent(mint_size))
-        d.move(user, m.mint, rent(mint_size))
-        init = call.call(Call(m.token_program, [m.mint], b"\x14\x06" + bytes(32) + b"\x00", units=1700))
-        init.log("Instruction: InitializeMint2")
-        P.system_move(call, user, m.bonding_curve, rent(150))
+            v["$metadata"] = K.metadata(m.mint)
+            v["#create"] = encode_instruction(A.PUMP_PROGRAM, "create", args)
+        v.update({"$mint": m.mint, "$curve": m.bonding_curve})
+        d.parts.append(("create", m.v2, m.token_program))
+        d.move(user, m.mint, rent(mint_size(m.v2)))
         d.move(user, m.bonding_curve, rent(150))
-        P.create_ata(d, call, user, m.bonding_curve, m.mint, m.token_program, idempotent=False)
+        d.create_ata(False, "$user", "$vault", "$curve", "$mint", m.token_program, idempotent=False)
         if not m.v2:
-            md = call.call(
-                Call(
-                    A.METAPLEX_PROGRAM,
-                    [K.metadata(m.mint), m.mint, A.PUMP_MINT_AUTHORITY, user],
-                    b"\x21" + bytes(8),
-                    units=30_000,
-                )
-            )
-            md.log("IX: Create Metadata Accounts v3")
-            P.system_move(md, user, K.metadata(m.mint), 5_616_720)
-            d.move(user, K.metadata(m.mint), 5_616_720)
-        P.mint_to(call, m.token_program, m.mint, m.vault, A.PUMP_MINT_AUTHORITY, C.TOKEN_TOTAL_SUPPLY)
+            d.move(user, K.metadata(m.mint), METADATA_RENT)
         d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, C.TOKEN_TOTAL_SUPPLY)
-        call.call(Call(m.token_program, [m.mint, A.PUMP_MINT_AUTHORITY], b"\x06\x00\x00", units=958)).log(
-            "Instruction: SetAuthority"
-        )
         fields = {
             "name": m.name,
             "symbol": m.symbol,
@@ -379,18 +418,15 @@ class World:
             "token_program": m.token_program,
             "is_mayhem_mode": False,
             "is_cashback_enabled": False,
-            "quote_mint": P.ZERO_KEY,
+            "quote_mint": ZERO_KEY,
             "virtual_quote_reserves": m.curve.virtual_sol_reserves,
         }
-        P.emit(d, call, A.PUMP_PROGRAM, "CreateEvent", era.create, fields)
+        self._emit(d, A.PUMP_PROGRAM, "CreateEvent", era.create, fields)
         d.events[-1].fields["ix_name"] = "create_v2" if m.v2 else "create"
         d.accounts[m.mint] = mint_account(C.TOKEN_TOTAL_SUPPLY, 6, m.token_program)
         d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, extra=0)
-        return call
 
     def _curve_account(self, m: Market, state: C.CurveState, extra: int) -> Account:
-        from executor.decode.encode import encode_account
-
         data = encode_account(
             "BondingCurve",
             {
@@ -403,7 +439,7 @@ class World:
                 "creator": m.creator.address,
                 "is_mayhem_mode": False,
                 "is_cashback_coin": False,
-                "quote_mint": P.ZERO_KEY,
+                "quote_mint": ZERO_KEY,
             },
             self.era.bonding_curve,
             size=150,
@@ -413,8 +449,8 @@ class World:
     def _curve_trade(self, m: Market, slot: int, ts: int) -> tuple[Draft, dict[str, Any]]:
         rng = self.rng
         age = slot - m.born_slot
-        holders = [i for i, amt in m.holders.items() if amt > 0]
-        creator_holds = m.holders.get(m.creator.index, 0)
+        holders = m.holders.positive
+        creator_holds = m.holders.get(m.creator.index)
         if creator_holds and rng.random() < 0.02:
             return self._sell(m, m.creator, creator_holds, ts, kind="creator_dump")
         buy_p = 0.75 if m.runner else 0.58
@@ -422,10 +458,10 @@ class World:
             buy_p = 0.9
         if not holders or rng.random() < buy_p:
             if age < 20 and rng.random() < 0.5:
-                bots = [w for w in self.wallets if w.style == "bot"]
+                bots = self.by_style["bot"]
                 w = rng.choice(bots) if bots else self._new_wallet("bot")
             elif m.runner and rng.random() < 0.15:
-                whales = [w for w in self.wallets if w.style == "whale"]
+                whales = self.by_style["whale"]
                 w = rng.choice(whales) if whales else self._new_wallet("whale")
             else:
                 w = self.wallet()
@@ -436,7 +472,7 @@ class World:
                 w = self._new_wallet("retail")
                 sol = int(0.1 * LAMPORTS)
             routed = rng.random() < 0.25
-            d = self._draft(w.kp, routed)
+            d = self._draft(w, routed)
             fail = rng.random() < 0.03
             self._buy(
                 d, m, w, sol, ts, exact_sol=self.era.ix_name and rng.random() < 0.4, routed=routed, fail=fail
@@ -448,7 +484,7 @@ class World:
             )
             return d, self._manifest(kind, m.mint, d, routed=routed)
         w = self.wallets[rng.choice(holders)]
-        amount = m.holders[w.index]
+        amount = m.holders.get(w.index)
         part = amount if rng.random() < 0.35 else max(1, int(amount * rng.uniform(0.1, 0.9)))
         return self._sell(m, w, part, ts)
 
@@ -456,68 +492,42 @@ class World:
         self, m: Market, w: Wallet, amount: int, ts: int, kind: str = "sell"
     ) -> tuple[Draft, dict[str, Any]]:
         routed = self.rng.random() < 0.2
-        d = self._draft(w.kp, routed)
+        d = self._draft(w, routed)
         fail = self.rng.random() < 0.03
-        trade = C.sell_exact_tokens(m.curve, amount, self.era.fees)
+        fees = self.era.fees
+        trade = C.sell_exact_tokens(m.curve, amount, fees)
         min_out = trade.user_sol * (2 if fail else 1) * 97 // 100
         user_ata = K.ata(w.address, m.mint, m.token_program)
         fee_recipient = self.rng.choice(A.PUMP_FEE_RECIPIENTS)
         creator_vault = K.creator_vault(m.creator.address)
-        accounts = [
-            A.PUMP_GLOBAL,
-            fee_recipient,
-            m.mint,
-            m.bonding_curve,
-            m.vault,
-            user_ata,
-            w.address,
-            A.SYSTEM_PROGRAM,
-            creator_vault,
-            m.token_program,
-            A.PUMP_EVENT_AUTHORITY,
-            A.PUMP_PROGRAM,
-            A.PUMP_FEE_CONFIG,
-            A.PUMP_FEES_PROGRAM,
-        ]
-        buyback = self.rng.choice(A.BUYBACK_FEE_RECIPIENTS) if self.era.fees.buyback_bps else None
-        if buyback:
-            accounts.append(buyback)
-        data = P.instruction(A.PUMP_PROGRAM, "sell", {"amount": amount, "min_sol_output": min_out})
-        call = Call(A.PUMP_PROGRAM, accounts, data, units=32_000).log("Instruction: Sell")
-        d.w(
-            fee_recipient,
-            m.bonding_curve,
-            m.vault,
-            user_ata,
-            w.address,
-            creator_vault,
-            *((buyback and [buyback]) or []),
+        buyback = self.rng.choice(A.BUYBACK_FEE_RECIPIENTS) if fees.buyback_bps else None
+        d.values.update(
+            {
+                "$fee_recipient": fee_recipient,
+                "$mint": m.mint,
+                "$curve": m.bonding_curve,
+                "$vault": m.vault,
+                "$user_ata": user_ata,
+                "$creator_vault": creator_vault,
+                "$buyback": buyback,
+                "#ix": encode_instruction(
+                    A.PUMP_PROGRAM, "sell", {"amount": amount, "min_sol_output": min_out}
+                ),
+                "#fees": get_fees_data(m.curve.market_cap_lamports(), trade.sol_amount),
+            }
         )
-        self._wrap_routed(d, call, routed)
-        fees = self.era.fees
-        P.get_fees(
-            call,
-            A.PUMP_FEE_CONFIG,
-            A.PUMP_PROGRAM,
-            m.curve.market_cap_lamports(),
-            trade.sol_amount,
-            (0, fees.protocol_bps, fees.creator_bps),
-        )
+        fees_t = (0, fees.protocol_bps, fees.creator_bps)
+        d.parts.append(("sell", m.token_program, routed, fail, buyback is not None, fees_t))
         if fail:
-            call.log(
-                "AnchorError thrown in programs/pump/src/lib.rs. Error Code: TooLittleSolReceived. "
-                "Error Number: 6003. Error Message: slippage: Too little SOL received to sell the given amount of tokens.."
-            )
-            call.fail = "custom program error: 0x1773"
-            d.err = {"InstructionError": [len(d.top) - 1, {"Custom": 6003}]}
+            d.fail_code = 6003
             return d, self._manifest(kind, m.mint, d, routed=routed)
-        P.token_transfer(call, m.token_program, user_ata, m.mint, m.vault, w.address, amount, 6)
+        d.values["#x0"] = token_transfer_checked(amount, 6)
         d.token(user_ata, m.mint, w.address, m.token_program, 6, -amount)
         d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, amount)
         d.move(m.bonding_curve, w.address, trade.user_sol)
         self._pay_fees(d, m.bonding_curve, fee_recipient, creator_vault, buyback, trade)
         w.volume += trade.sol_amount
-        fields = P.curve_trade_fields(
+        fields = curve_trade_fields(
             mint=m.mint,
             user=w.address,
             trade=trade,
@@ -529,9 +539,9 @@ class World:
             volume=w.volume,
         )
         fields["track_volume"] = False
-        P.emit(d, call, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
+        self._emit(d, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
         m.curve = trade.after
-        m.holders[w.index] = m.holders.get(w.index, 0) - amount
+        m.holders.add(w.index, -amount)
         d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, 0)
         return d, self._manifest(kind, m.mint, d, routed=routed)
 
@@ -543,24 +553,6 @@ class World:
             d.move(src, buyback, trade.buyback_fee)
         if trade.creator_fee:
             d.move(src, creator_vault, trade.creator_fee)
-
-    def _wrap_routed(self, d: Draft, call: Call, routed: bool) -> None:
-        if routed:
-            router = Call(
-                ROUTER,
-                [
-                    d.top[-1].accounts[0] if d.top[-1].accounts else A.SYSTEM_PROGRAM,
-                    *call.accounts[:8],
-                    A.PUMP_PROGRAM,
-                ],
-                bytes.fromhex("e517cb977ae3ad2a") + bytes(10),
-                units=25_000,
-            )
-            router.log("Instruction: Route")
-            router.call(call)
-            d.top.append(router)
-        else:
-            d.top.append(call)
 
     def _buy(
         self, d: Draft, m: Market, w: Wallet, sol: int, ts: int, *, exact_sol: bool, routed: bool, fail: bool
@@ -575,99 +567,80 @@ class World:
         except C.CurveError:
             trade = C.buy_exact_tokens(m.curve, m.curve.real_token_reserves, fees)
             exact_sol = False
+        v = d.values
+        v["$mint"] = m.mint
         user_ata = K.ata(w.address, m.mint, m.token_program)
-        if user_ata not in self.chain.tokens and (m.vault, user_ata) != (user_ata, user_ata):
-            P.create_ata(d, None, w.address, w.address, m.mint, m.token_program, idempotent=True)
+        if user_ata not in self.chain.tokens:
+            d.create_ata(True, "$user", "$user_ata", "$user", "$mint", m.token_program, idempotent=True)
         fee_recipient = self.rng.choice(A.PUMP_FEE_RECIPIENTS)
         creator_vault = K.creator_vault(m.creator.address)
-        uva = K.user_volume_accumulator(w.address)
-        accounts = [
-            A.PUMP_GLOBAL,
-            fee_recipient,
-            m.mint,
-            m.bonding_curve,
-            m.vault,
-            user_ata,
-            w.address,
-            A.SYSTEM_PROGRAM,
-            m.token_program,
-            creator_vault,
-            A.PUMP_EVENT_AUTHORITY,
-            A.PUMP_PROGRAM,
-            A.PUMP_GLOBAL_VOLUME_ACCUMULATOR,
-            uva,
-            A.PUMP_FEE_CONFIG,
-            A.PUMP_FEES_PROGRAM,
-        ]
         buyback = self.rng.choice(A.BUYBACK_FEE_RECIPIENTS) if fees.buyback_bps else None
-        if buyback:
-            accounts.append(buyback)
         if exact_sol:
             ix_name = "buy_exact_sol_in"
             limit = trade.token_amount * (2 if fail else 1) * (97 if not fail else 100) // 100
-            data = P.instruction(
+            data = encode_instruction(
                 A.PUMP_PROGRAM,
                 ix_name,
                 {"spendable_sol_in": sol, "min_tokens_out": limit, "track_volume": True},
             )
-            label, code, hexcode = "BuyExactSolIn", ("TooLittleTokensReceived", 6042), "0x179a"
         else:
             ix_name = "buy"
             limit = trade.user_sol * (100 if not fail else 95) // 100 + (
                 trade.user_sol // 100 if not fail else 0
             )
-            data = P.instruction(
+            data = encode_instruction(
                 A.PUMP_PROGRAM,
                 "buy",
                 {"amount": trade.token_amount, "max_sol_cost": limit, "track_volume": True},
             )
-            label, code, hexcode = "Buy", ("TooMuchSolRequired", 6002), "0x1772"
-        call = Call(A.PUMP_PROGRAM, accounts, data, units=38_000).log(f"Instruction: {label}")
-        d.w(
-            fee_recipient,
-            m.bonding_curve,
-            m.vault,
-            user_ata,
-            w.address,
-            creator_vault,
-            A.PUMP_GLOBAL_VOLUME_ACCUMULATOR,
-            uva,
-            *((buyback and [buyback]) or []),
+        v.update(
+            {
+                "$fee_recipient": fee_recipient,
+                "$curve": m.bonding_curve,
+                "$vault": m.vault,
+                "$user_ata": user_ata,
+                "$creator_vault": creator_vault,
+                "$uva": K.user_volume_accumulator(w.address),
+                "$buyback": buyback,
+                "#ix": data,
+                "#fees": get_fees_data(m.curve.market_cap_lamports(), trade.sol_amount),
+            }
         )
-        self._wrap_routed(d, call, routed)
-        P.get_fees(
-            call,
-            A.PUMP_FEE_CONFIG,
-            A.PUMP_PROGRAM,
-            m.curve.market_cap_lamports(),
-            trade.sol_amount,
-            (0, fees.protocol_bps, fees.creator_bps),
-        )
+        fees_t = (0, fees.protocol_bps, fees.creator_bps)
         if fail:
-            call.log(
-                f"AnchorError thrown in programs/pump/src/lib.rs. Error Code: {code[0]}. Error Number: {code[1]}. "
-                "Error Message: slippage: Too much SOL required to buy the given amount of tokens.."
+            d.parts.append(
+                ("buy", m.token_program, exact_sol, routed, True, buyback is not None, False, False, fees_t)
             )
-            call.fail = f"custom program error: {hexcode}"
-            d.err = {"InstructionError": [len(d.top) - 1, {"Custom": code[1]}]}
+            d.fail_code = 6042 if exact_sol else 6002
             return
-        P.token_transfer(
-            call, m.token_program, m.vault, m.mint, user_ata, m.bonding_curve, trade.token_amount, 6
+        d.parts.append(
+            (
+                "buy",
+                m.token_program,
+                exact_sol,
+                routed,
+                False,
+                buyback is not None,
+                trade.creator_fee > 0,
+                trade.completes,
+                fees_t,
+            )
         )
+        v["#x0"] = token_transfer_checked(trade.token_amount, 6)
         d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, -trade.token_amount)
         d.token(user_ata, m.mint, w.address, m.token_program, 6, trade.token_amount)
-        P.system_move(call, w.address, m.bonding_curve, trade.sol_amount)
+        v["#m0"] = system_transfer(trade.sol_amount)
         d.move(w.address, m.bonding_curve, trade.sol_amount)
-        P.system_move(call, w.address, fee_recipient, trade.fee - trade.buyback_fee)
+        v["#m1"] = system_transfer(trade.fee - trade.buyback_fee)
         d.move(w.address, fee_recipient, trade.fee - trade.buyback_fee)
         if buyback:
-            P.system_move(call, w.address, buyback, trade.buyback_fee)
+            v["#m2"] = system_transfer(trade.buyback_fee)
             d.move(w.address, buyback, trade.buyback_fee)
         if trade.creator_fee:
-            P.system_move(call, w.address, creator_vault, trade.creator_fee)
+            v["#m3"] = system_transfer(trade.creator_fee)
             d.move(w.address, creator_vault, trade.creator_fee)
         w.volume += trade.sol_amount
-        fields = P.curve_trade_fields(
+        fields = curve_trade_fields(
             mint=m.mint,
             user=w.address,
             trade=trade,
@@ -678,13 +651,12 @@ class World:
             ix_name=ix_name,
             volume=w.volume,
         )
-        P.emit(d, call, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
+        self._emit(d, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
         m.curve = trade.after
-        m.holders[w.index] = m.holders.get(w.index, 0) + trade.token_amount
+        m.holders.add(w.index, trade.token_amount)
         if trade.completes:
-            P.emit(
+            self._emit(
                 d,
-                call,
                 A.PUMP_PROGRAM,
                 "CompleteEvent",
                 self.era.complete,
@@ -693,137 +665,82 @@ class World:
                     "mint": m.mint,
                     "bonding_curve": m.bonding_curve,
                     "timestamp": ts,
-                    "quote_mint": P.ZERO_KEY,
+                    "quote_mint": ZERO_KEY,
                 },
             )
             m.completed_slot = self.last_slot
             self.pending_migration.append(m)
+            self._market_changed()
         d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, 0)
 
     def _migrate(self, m: Market, ts: int) -> tuple[Draft, dict[str, Any]]:
-        d = self._draft(self.keeper)
-        keeper = str(self.keeper.pubkey())
+        keeper = self.keeper.address
+        d = Draft(payer=self.keeper, signer_names=["$keeper"])
+        d.cu_limit = self.rng.choice((120_000, 200_000, 300_000, 400_000))
+        d.cu_price = self.rng.choice((0, 1000, 50_000, 250_000, 1_000_000))
         mig = C.migration_of(m.curve)
         pool, bump = K.canonical_pool(m.mint)
         pa = K.pool_authority(m.mint)
         lp = K.lp_mint(pool)
-        pool_base = K.ata(pool, m.mint, m.token_program)
-        pool_quote = K.ata(pool, A.WSOL_MINT)
-        pa_mint = K.ata(pa, m.mint, m.token_program)
-        pa_wsol = K.ata(pa, A.WSOL_MINT)
-        user_pool = K.ata(pa, lp, A.TOKEN_2022_PROGRAM)
-        accounts = [
-            A.PUMP_GLOBAL,
-            A.MIGRATION_AUTHORITY,
-            m.mint,
-            m.bonding_curve,
-            m.vault,
-            keeper,
-            A.SYSTEM_PROGRAM,
-            m.token_program,
-            A.PUMP_AMM_PROGRAM,
-            pool,
-            pa,
-            pa_mint,
-            pa_wsol,
-            A.AMM_GLOBAL_CONFIG,
-            A.WSOL_MINT,
-            lp,
-            user_pool,
-            pool_base,
-            pool_quote,
-            A.TOKEN_2022_PROGRAM,
-            A.ATA_PROGRAM,
-            A.AMM_EVENT_AUTHORITY,
-            A.PUMP_EVENT_AUTHORITY,
-            A.PUMP_PROGRAM,
-            A.RENT_SYSVAR,
-        ]
-        call = Call(A.PUMP_PROGRAM, accounts, P.instruction(A.PUMP_PROGRAM, "migrate", {}), units=60_000)
-        call.log("Instruction: Migrate")
-        d.w(
-            m.bonding_curve,
-            m.vault,
-            keeper,
-            pool,
-            pa,
-            pa_mint,
-            pa_wsol,
-            lp,
-            user_pool,
-            pool_base,
-            pool_quote,
-            A.PUMP_GLOBAL,
+        tp = m.token_program
+        v = d.values
+        v.update(
+            {
+                "$keeper": keeper,
+                "$mint": m.mint,
+                "$curve": m.bonding_curve,
+                "$vault": m.vault,
+                "$pool": pool,
+                "$pool_authority": pa,
+                "$lp": lp,
+                "#x0": token_transfer_checked(mig.mint_amount, 6),
+                "#x1": token_transfer_checked(mig.mint_amount, 6),
+                "#x2": token_transfer_checked(mig.sol_amount, 9),
+                "#mint_lp": token_mint_to(mig.lp_token_amount_out),
+                "#burn": token_burn(mig.lp_token_amount_out),
+            }
         )
-        d.top.append(call)
-        P.create_ata(d, call, keeper, pa, m.mint, m.token_program, idempotent=True)
-        P.create_ata(d, call, keeper, pa, A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=True)
+        d.parts.append(("migrate", tp))
         # curve -> pool authority: all remaining tokens and the SOL (wrapped)
-        P.token_transfer(call, m.token_program, m.vault, m.mint, pa_mint, m.bonding_curve, mig.mint_amount, 6)
-        d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, -mig.mint_amount)
-        d.token(pa_mint, m.mint, pa, m.token_program, 6, mig.mint_amount)
+        pa_mint = d.create_ata(False, "$keeper", "$pa_mint", "$pool_authority", "$mint", tp, idempotent=True)
+        pa_wsol = d.create_ata(
+            False, "$keeper", "$pa_wsol", "$pool_authority", A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=True
+        )
+        d.token(m.vault, m.mint, m.bonding_curve, tp, 6, -mig.mint_amount)
+        d.token(pa_mint, m.mint, pa, tp, 6, mig.mint_amount)
         d.move(m.bonding_curve, pa_wsol, mig.sol_amount)
         d.move(m.bonding_curve, keeper, mig.pool_migration_fee)
         d.token(pa_wsol, A.WSOL_MINT, pa, A.TOKEN_PROGRAM, 9, mig.sol_amount)
-        call.call(Call(A.TOKEN_PROGRAM, [pa_wsol], b"\x11", units=3406)).log("Instruction: SyncNative")
         coin_creator = m.creator.address
-        create_args = {
-            "index": 0,
-            "base_amount_in": mig.mint_amount,
-            "quote_amount_in": mig.sol_amount,
-            "coin_creator": coin_creator,
-            "is_mayhem_mode": False,
-            "is_cashback_coin": False,
-        }
-        amm = Call(
+        v["#create_pool"] = encode_instruction(
             A.PUMP_AMM_PROGRAM,
-            [
-                pool,
-                A.AMM_GLOBAL_CONFIG,
-                pa,
-                m.mint,
-                A.WSOL_MINT,
-                lp,
-                pa_mint,
-                pa_wsol,
-                user_pool,
-                pool_base,
-                pool_quote,
-                A.SYSTEM_PROGRAM,
-                A.TOKEN_2022_PROGRAM,
-                m.token_program,
-                A.TOKEN_PROGRAM,
-                A.ATA_PROGRAM,
-                A.AMM_EVENT_AUTHORITY,
-                A.PUMP_AMM_PROGRAM,
-            ],
-            P.instruction(A.PUMP_AMM_PROGRAM, "create_pool", create_args),
-            units=60_000,
+            "create_pool",
+            {
+                "index": 0,
+                "base_amount_in": mig.mint_amount,
+                "quote_amount_in": mig.sol_amount,
+                "coin_creator": coin_creator,
+                "is_mayhem_mode": False,
+                "is_cashback_coin": False,
+            },
         )
-        amm.log("Instruction: CreatePool")
-        call.call(amm)
-        P.system_move(amm, keeper, pool, rent(300))
         d.move(keeper, pool, rent(300))
-        P.system_move(amm, keeper, lp, rent(82))
         d.move(keeper, lp, rent(82))
-        amm.call(Call(A.TOKEN_2022_PROGRAM, [lp], b"\x14\x09" + bytes(33), units=1225)).log(
-            "Instruction: InitializeMint2"
+        user_pool = d.create_ata(
+            False, "$keeper", "$user_pool", "$pool_authority", "$lp", A.TOKEN_2022_PROGRAM, idempotent=False
         )
-        P.create_ata(d, amm, keeper, pa, lp, A.TOKEN_2022_PROGRAM, idempotent=False)
-        P.create_ata(d, amm, keeper, pool, m.mint, m.token_program, idempotent=False)
-        P.create_ata(d, amm, keeper, pool, A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=False)
-        P.token_transfer(amm, m.token_program, pa_mint, m.mint, pool_base, pa, mig.mint_amount, 6)
-        d.token(pa_mint, m.mint, pa, m.token_program, 6, -mig.mint_amount)
-        d.token(pool_base, m.mint, pool, m.token_program, 6, mig.mint_amount)
-        P.token_transfer(amm, A.TOKEN_PROGRAM, pa_wsol, A.WSOL_MINT, pool_quote, pa, mig.sol_amount, 9)
+        pool_base = d.create_ata(False, "$keeper", "$pool_base", "$pool", "$mint", tp, idempotent=False)
+        pool_quote = d.create_ata(
+            False, "$keeper", "$pool_quote", "$pool", A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=False
+        )
+        d.token(pa_mint, m.mint, pa, tp, 6, -mig.mint_amount)
+        d.token(pool_base, m.mint, pool, tp, 6, mig.mint_amount)
         d.token(pa_wsol, A.WSOL_MINT, pa, A.TOKEN_PROGRAM, 9, -mig.sol_amount)
         d.token(pool_quote, A.WSOL_MINT, pool, A.TOKEN_PROGRAM, 9, mig.sol_amount)
         d.move(pa_wsol, pool_quote, mig.sol_amount)
-        P.mint_to(amm, A.TOKEN_2022_PROGRAM, lp, user_pool, pool, mig.lp_token_amount_out)
         d.token(user_pool, lp, pa, A.TOKEN_2022_PROGRAM, 6, mig.lp_token_amount_out)
-        P.emit(
+        self._emit(
             d,
-            amm,
             A.PUMP_AMM_PROGRAM,
             "CreatePoolEvent",
             self.era.create_pool,
@@ -851,11 +768,9 @@ class World:
                 "is_mayhem_mode": False,
             },
         )
-        P.burn(call, A.TOKEN_2022_PROGRAM, user_pool, lp, pa, mig.lp_token_amount_out)
         d.token(user_pool, lp, pa, A.TOKEN_2022_PROGRAM, 6, -mig.lp_token_amount_out)
-        P.emit(
+        self._emit(
             d,
-            call,
             A.PUMP_PROGRAM,
             "CompletePumpAmmMigrationEvent",
             self.era.migration,
@@ -876,14 +791,13 @@ class World:
         m.pool, m.pool_bump, m.lp_mint, m.pool_base, m.pool_quote = pool, bump, lp, pool_base, pool_quote
         m.base_reserve, m.quote_reserve, m.lp_supply = mig.mint_amount, mig.sol_amount, mig.initial_liquidity
         m.hype = max(m.hype, 5.0)
+        self._market_changed()
         d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, 0)
         d.accounts[pool] = self._pool_account(m)
         d.accounts[lp] = mint_account(0, 6, A.TOKEN_2022_PROGRAM)
         return d, self._manifest("migrate", m.mint, d)
 
     def _pool_account(self, m: Market) -> Account:
-        from executor.decode.encode import encode_account
-
         data = encode_account(
             "Pool",
             {
@@ -907,7 +821,7 @@ class World:
 
     def _amm_trade(self, m: Market, ts: int) -> tuple[Draft, dict[str, Any]]:
         rng = self.rng
-        holders = [i for i, amt in m.holders.items() if amt > 0]
+        holders = m.holders.positive
         is_buy = not holders or rng.random() < 0.55
         w = self.wallet() if is_buy else self.wallets[rng.choice(holders)]
         fees = C.amm_fees_for(C.amm_market_cap_lamports(m.base_reserve, m.quote_reserve))
@@ -921,146 +835,99 @@ class World:
             base_out = C.amm_buy_exact_quote_in(m.base_reserve, m.quote_reserve, budget, fees).base_amount
             trade = C.amm_buy_exact_base(m.base_reserve, m.quote_reserve, base_out, fees)
         else:
-            amount = m.holders[w.index]
+            amount = m.holders.get(w.index)
             part = amount if rng.random() < 0.4 else max(1, int(amount * rng.uniform(0.1, 0.9)))
             trade = C.amm_sell_exact_base(m.base_reserve, m.quote_reserve, part, fees)
-        d = self._draft(w.kp)
+        d = self._draft(w)
+        v = d.values
+        v["$mint"] = m.mint
         user_base = K.ata(w.address, m.mint, m.token_program)
         user_quote = K.ata(w.address, A.WSOL_MINT)
-        if user_quote not in self.chain.tokens:
-            P.create_ata(d, None, w.address, w.address, A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=True)
-        if is_buy and user_base not in self.chain.tokens:
-            P.create_ata(d, None, w.address, w.address, m.mint, m.token_program, idempotent=True)
+        tokens = self.chain.tokens
+        if user_quote not in tokens:
+            d.create_ata(True, "$user", "$user_quote", "$user", A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=True)
+        if is_buy and user_base not in tokens:
+            d.create_ata(True, "$user", "$user_base", "$user", "$mint", m.token_program, idempotent=True)
         recipient = rng.choice(A.AMM_PROTOCOL_FEE_RECIPIENTS)
         recipient_ata = K.ata(recipient, A.WSOL_MINT)
         cva = K.amm_creator_vault_authority(m.creator.address)
         cv_ata = K.ata(cva, A.WSOL_MINT)
-        accounts = [
-            m.pool,
-            w.address,
-            A.AMM_GLOBAL_CONFIG,
-            m.mint,
-            A.WSOL_MINT,
-            user_base,
-            user_quote,
-            m.pool_base,
-            m.pool_quote,
-            recipient,
-            recipient_ata,
-            m.token_program,
-            A.TOKEN_PROGRAM,
-            A.SYSTEM_PROGRAM,
-            A.ATA_PROGRAM,
-            A.AMM_EVENT_AUTHORITY,
-            A.PUMP_AMM_PROGRAM,
-            cv_ata,
-            cva,
-        ]
-        base_before = self.chain.tokens[user_base].amount if user_base in self.chain.tokens else 0
-        quote_before = self.chain.tokens[user_quote].amount if user_quote in self.chain.tokens else 0
+        v.update(
+            {
+                "$pool": m.pool,
+                "$user_base": user_base,
+                "$user_quote": user_quote,
+                "$pool_base": m.pool_base,
+                "$pool_quote": m.pool_quote,
+                "$recipient": recipient,
+                "$recipient_ata": recipient_ata,
+                "$cv_ata": cv_ata,
+                "$cva": cva,
+                "#fees": get_fees_data(
+                    C.amm_market_cap_lamports(m.base_reserve, m.quote_reserve), trade.quote_amount
+                ),
+            }
+        )
+        base_before = tokens[user_base].amount if user_base in tokens else 0
+        quote_before = tokens[user_quote].amount if user_quote in tokens else 0
         if is_buy:
-            uva = K.user_volume_accumulator(w.address, A.PUMP_AMM_PROGRAM)
-            accounts += [A.AMM_GLOBAL_VOLUME_ACCUMULATOR, uva, A.AMM_FEE_CONFIG, A.PUMP_FEES_PROGRAM]
+            v["$uva"] = K.user_volume_accumulator(w.address, A.PUMP_AMM_PROGRAM)
             limit = trade.user_quote * 101 // 100
-            data = P.instruction(
+            v["#ix"] = encode_instruction(
                 A.PUMP_AMM_PROGRAM,
                 "buy",
                 {"base_amount_out": trade.base_amount, "max_quote_amount_in": limit, "track_volume": True},
             )
             # wrap exactly what the buy takes
-            wrap = Call(A.SYSTEM_PROGRAM, [w.address, user_quote], system_transfer(trade.user_quote))
-            d.top.append(wrap)
+            v["#wrap"] = system_transfer(trade.user_quote)
             d.move(w.address, user_quote, trade.user_quote)
             d.token(user_quote, A.WSOL_MINT, w.address, A.TOKEN_PROGRAM, 9, trade.user_quote)
-            d.top.append(
-                Call(A.TOKEN_PROGRAM, [user_quote], b"\x11", units=3000).log("Instruction: SyncNative")
-            )
             quote_before += trade.user_quote
-            d.w(uva, A.AMM_GLOBAL_VOLUME_ACCUMULATOR)
-            label = "Buy"
         else:
-            accounts += [A.AMM_FEE_CONFIG, A.PUMP_FEES_PROGRAM]
             limit = trade.user_quote * 97 // 100
-            data = P.instruction(
+            v["#ix"] = encode_instruction(
                 A.PUMP_AMM_PROGRAM,
                 "sell",
                 {"base_amount_in": trade.base_amount, "min_quote_amount_out": limit},
             )
-            label = "Sell"
-        call = Call(A.PUMP_AMM_PROGRAM, accounts, data, units=45_000).log(f"Instruction: {label}")
-        d.w(m.pool, w.address, user_base, user_quote, m.pool_base, m.pool_quote, recipient_ata, cv_ata)
-        d.top.append(call)
-        P.get_fees(
-            call,
-            A.AMM_FEE_CONFIG,
-            A.PUMP_AMM_PROGRAM,
-            C.amm_market_cap_lamports(m.base_reserve, m.quote_reserve),
-            trade.quote_amount,
-            fees_t,
-        )
+        d.parts.append(("amm", is_buy, m.token_program, trade.creator_fee > 0, fees_t))
         tp = m.token_program
         if is_buy:
-            P.token_transfer(call, tp, m.pool_base, m.mint, user_base, m.pool, trade.base_amount, 6)
-            P.token_transfer(
-                call,
-                A.TOKEN_PROGRAM,
-                user_quote,
-                A.WSOL_MINT,
-                m.pool_quote,
-                w.address,
-                trade.quote_with_lp,
-                9,
-            )
-            P.token_transfer(
-                call,
-                A.TOKEN_PROGRAM,
-                user_quote,
-                A.WSOL_MINT,
-                recipient_ata,
-                w.address,
-                trade.protocol_fee,
-                9,
-            )
+            v["#x0"] = token_transfer_checked(trade.base_amount, 6)
+            v["#x1"] = token_transfer_checked(trade.quote_with_lp, 9)
+            v["#x2"] = token_transfer_checked(trade.protocol_fee, 9)
             moves = [
                 (user_quote, m.pool_quote, trade.quote_with_lp),
                 (user_quote, recipient_ata, trade.protocol_fee),
             ]
             if trade.creator_fee:
-                P.token_transfer(
-                    call, A.TOKEN_PROGRAM, user_quote, A.WSOL_MINT, cv_ata, w.address, trade.creator_fee, 9
-                )
+                v["#x3"] = token_transfer_checked(trade.creator_fee, 9)
                 moves.append((user_quote, cv_ata, trade.creator_fee))
             d.token(m.pool_base, m.mint, m.pool, tp, 6, -trade.base_amount)
             d.token(user_base, m.mint, w.address, tp, 6, trade.base_amount)
-            m.holders[w.index] = m.holders.get(w.index, 0) + trade.base_amount
+            m.holders.add(w.index, trade.base_amount)
             w.amm_volume += trade.quote_amount
         else:
-            P.token_transfer(call, tp, user_base, m.mint, m.pool_base, w.address, trade.base_amount, 6)
-            P.token_transfer(
-                call, A.TOKEN_PROGRAM, m.pool_quote, A.WSOL_MINT, user_quote, m.pool, trade.user_quote, 9
-            )
-            P.token_transfer(
-                call, A.TOKEN_PROGRAM, m.pool_quote, A.WSOL_MINT, recipient_ata, m.pool, trade.protocol_fee, 9
-            )
+            v["#x0"] = token_transfer_checked(trade.base_amount, 6)
+            v["#x1"] = token_transfer_checked(trade.user_quote, 9)
+            v["#x2"] = token_transfer_checked(trade.protocol_fee, 9)
             moves = [
                 (m.pool_quote, user_quote, trade.user_quote),
                 (m.pool_quote, recipient_ata, trade.protocol_fee),
             ]
             if trade.creator_fee:
-                P.token_transfer(
-                    call, A.TOKEN_PROGRAM, m.pool_quote, A.WSOL_MINT, cv_ata, m.pool, trade.creator_fee, 9
-                )
+                v["#x3"] = token_transfer_checked(trade.creator_fee, 9)
                 moves.append((m.pool_quote, cv_ata, trade.creator_fee))
             d.token(user_base, m.mint, w.address, tp, 6, -trade.base_amount)
             d.token(m.pool_base, m.mint, m.pool, tp, 6, trade.base_amount)
-            m.holders[w.index] = m.holders.get(w.index, 0) - trade.base_amount
+            m.holders.add(w.index, -trade.base_amount)
         for src, dst, amount in moves:
             d.move(src, dst, amount)
             owner_src = self._wsol_owner(src, m, w, recipient, cva)
             owner_dst = self._wsol_owner(dst, m, w, recipient, cva)
             d.token(src, A.WSOL_MINT, owner_src, A.TOKEN_PROGRAM, 9, -amount)
             d.token(dst, A.WSOL_MINT, owner_dst, A.TOKEN_PROGRAM, 9, amount)
-        fields = P.amm_trade_fields(
+        fields = amm_trade_fields(
             trade=trade,
             timestamp=ts,
             pool=m.pool,
@@ -1077,9 +944,8 @@ class World:
             ix_name="buy",
             volume=w.amm_volume,
         )
-        P.emit(
+        self._emit(
             d,
-            call,
             A.PUMP_AMM_PROGRAM,
             "BuyEvent" if is_buy else "SellEvent",
             self.era.amm_buy if is_buy else self.era.amm_sell,
@@ -1105,113 +971,57 @@ class World:
         return {"kind": kind, "mint": mint, "routed": routed}
 
     def _entry(self, d: Draft, row: dict[str, Any], slot: int, block_time: int) -> Entry:
-        blockhash = hashlib.sha256(b"blockhash/%d/%d" % (self.seed, slot - 2)).digest()
+        blockhash = self._blockhash_of(slot - 2)
         if self.truncate_p and self.rng.random() < self.truncate_p:
-            _add_log_noise(d)
+            d.noise = True
         fast = hashlib.sha256(b"sig/%d/%d" % (self.seed, self.count)).digest() if self.fast else None
-        done = finish(self.chain, d, blockhash=blockhash, log_limit=LOG_LIMIT_BYTES, fast_signature=fast)
+        done = finish(
+            self.chain,
+            d,
+            lookup=self.lookup,
+            blockhash=blockhash,
+            log_limit=LOG_LIMIT_BYTES,
+            fast_signature=fast,
+        )
         built = done.built
-        records = [] if d.err is not None else [_record(i, ev) for i, ev in enumerate(d.events)]
+        signature = built.signature
+        err = d.err
+        records = [] if err is not None else [record(i, ev) for i, ev in enumerate(d.events)]
         manifest = {
-            "signature": built.signature,
+            "signature": signature,
             "slot": slot,
             "block_time": block_time,
             "kind": row["kind"],
             "mint": row["mint"],
-            "err": d.err,
+            "err": err,
             "records": records,
             "routed": row["routed"],
-            "log_truncated": "Log truncated" in built.logs,
+            "log_truncated": built.log_truncated,
         }
-        body = GeneratedBody.create(slot, block_time, built, done.meta)
-        accounts = tuple(d.accounts.items()) if d.err is None else ()
+        value = b'{"signature":"%s","err":%s,"logs":%s}' % (
+            signature.encode(),
+            orjson.dumps(err),
+            built.logs_json,
+        )
         return Entry(
-            signature=built.signature,
+            signature=signature,
             slot=slot,
             block_time=block_time,
-            err=d.err,
-            logs=built.logs,
+            err=err,
             keys=built.keys,
-            body=body,
-            manifest=manifest,
-            accounts=accounts,
-            lamports=done.lamports,
-            token_balances=done.token_balances,
+            value=value,
+            body=GeneratedBody.create(slot, block_time, done, err, value),
+            manifest_json=orjson.dumps(manifest),
+            accounts=tuple(d.accounts.items()) if err is None else (),
+            balances=done.post,
+            token_balances=done.token_balances(),
         )
 
-
-NOISE_PROGRAM = b58encode(hashlib.sha256(b"pumpflow-sim/noise-bot").digest())
-
-
-def _add_log_noise(d: Draft) -> None:
-    """A chatty bot instruction before the trade: the runtime's 10,000-byte log cap then cuts the
-    pump lines (`Log truncated`), as heavy router transactions do on mainnet. Events stay in the
-    self-CPI inner instructions."""
-    noise = Call(NOISE_PROGRAM, [], b"\x00", units=20_000)
-    for i in range(48):
-        noise.log(f"arb leg {i}: " + "route " * 32)
-    d.top.insert(2, noise)
-    if d.err is not None:
-        ix, detail = d.err["InstructionError"]
-        d.err = {"InstructionError": [ix + 1, detail]}
-
-
-_RECORD_OF = {
-    "CreateEvent": R.Launch,
-    "TradeEvent": R.CurveTrade,
-    "CompleteEvent": R.CurveComplete,
-    "CompletePumpAmmMigrationEvent": R.Migration,
-    "CreatePoolEvent": R.AmmPoolCreated,
-    "BuyEvent": R.AmmTrade,
-    "SellEvent": R.AmmTrade,
-}
-_FIELDS_CACHE: dict[tuple[str, str], frozenset[str]] = {}
-
-
-def _layout_fields(program: str, name: str, version: str) -> frozenset[str]:
-    key = (name, version)
-    found = _FIELDS_CACHE.get(key)
-    if found is None:
-        found = frozenset(f.name for f in layout_by_name("event", name, program).fields_until(version))
-        _FIELDS_CACHE[key] = found
-    return found
-
-
-def _record(event_index: int, ev: Event) -> dict[str, Any]:
-    """The record the decoder should produce for this event, in its vocabulary."""
-    import dataclasses
-
-    cls = _RECORD_OF[ev.name]
-    present = _layout_fields(ev.program, ev.name, ev.version)
-    values = ev.fields
-    out: dict[str, Any] = {
-        "kind": getattr(cls, "kind"),  # noqa: B009 - ClassVar on the record dataclasses
-        "event_index": event_index,
-        "program": ev.program,
-        "layout_version": ev.version,
-    }
-    for f in dataclasses.fields(cls):
-        name = f.name
-        if name in R.ENVELOPE_FIELDS:
-            continue
-        if cls is R.AmmTrade and name in R.DERIVED_FIELDS[R.AmmTrade]:
-            is_buy = ev.name == "BuyEvent"
-            if name == "is_buy":
-                out[name] = is_buy
-            elif name in R.AMM_SIDED:
-                out[name] = values[R.AMM_SIDED[name][0 if is_buy else 1]]
-            elif name == "base_mint":
-                out[name] = values["base_mint"]
-            else:
-                out[name] = values["quote_mint_account"]
-            continue
-        if cls is R.Launch and name == "ix_name":
-            out[name] = values["ix_name"]
-            continue
-        out[name] = values.get(name) if name in present else None
-    if cls is R.CurveTrade and out.get("shareholders") is not None:
-        out["shareholders"] = [list(p) for p in out["shareholders"]]
-    return out
+    def _blockhash_of(self, slot: int) -> bytes:
+        cached = self._blockhash
+        if cached[0] != slot:
+            cached = self._blockhash = (slot, hashlib.sha256(b"blockhash/%d/%d" % (self.seed, slot)).digest())
+        return cached[1]
 
 
 def lifecycle_feed(
