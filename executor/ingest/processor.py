@@ -463,17 +463,19 @@ class Processor:
                 """,
                 *columns,
             )
-            # The creating instruction is only known from a fetched transaction: when the logs of the
-            # same launch were stored first, fill it in (not a new launch), as if the transaction came first.
-            await conn.execute(
-                "update tokens set launch_ix = l.launch_ix from unnest($1::text[], $2::text[], $3::int[], $4::text[]) "
-                "as l(mint, signature, event_index, launch_ix) where tokens.mint = l.mint "
+            # The creating instruction, and for old layouts without an event timestamp the launch time,
+            # are only known from a fetched transaction: when the logs of the same launch were stored
+            # first, fill them in (not a new launch), as if the transaction had come first.
+            filled = await conn.fetch(
+                "update tokens set launch_ix = coalesce(tokens.launch_ix, l.launch_ix), "
+                "launched_at = coalesce(tokens.launched_at, l.launched_at) "
+                "from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[]) "
+                "as l(mint, signature, event_index, launched_at, launch_ix) where tokens.mint = l.mint "
                 "and tokens.launch_signature = l.signature and tokens.launch_event_index = l.event_index "
-                "and tokens.launch_ix is null and l.launch_ix is not null",
-                columns[0],
-                columns[10],
-                columns[11],
-                columns[14],
+                "and ((tokens.launch_ix is null and l.launch_ix is not null) "
+                "or (tokens.launched_at is null and l.launched_at is not null)) "
+                "returning tokens.mint",
+                *(columns[i] for i in (0, 10, 11, 13, 14)),
             )
             fresh = {r["mint"] for r in rows}
             result.launches = len(fresh)
@@ -483,8 +485,11 @@ class Processor:
                     fresh, key=lambda m: (launches[m].slot, launches[m].signature, launches[m].event_index)
                 ):
                     outbox.add(ev.token_launched(launches[mint]))
+            # A launch time filled in counts for the serial-launcher rule like a new launch.
             await self._serial_launchers(
-                conn, outbox, {launches[m].creator or launches[m].user for m in fresh}
+                conn,
+                outbox,
+                {launches[m].creator or launches[m].user for m in fresh | {r["mint"] for r in filled}},
             )
         completes = {
             r.mint: r for _, d in derived for r in sorted(d.completes, key=lambda c: (c.slot, c.signature))
@@ -798,8 +803,9 @@ def amm_record(s: AmmSnapshotRow) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def launch_rank(r: Launch) -> tuple[int, str, int, bool]:
-    return (r.slot, r.signature, r.event_index, r.ix_name is None)
+def launch_rank(r: Launch) -> tuple[int, str, int, bool, bool]:
+    """Earliest launch first; of two carriers of one launch, the one that knows more."""
+    return (r.slot, r.signature, r.event_index, r.ix_name is None, (r.timestamp or r.block_time) is None)
 
 
 def launch_columns(launches: Iterable[Launch]) -> list[list[Any]]:
