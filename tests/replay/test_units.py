@@ -15,7 +15,6 @@ from executor.replay.options import Cursor, ReplayOptions, lower_bound
 from executor.rpc import Priority
 from executor.verify import TableDigest, TableShape, differing, digest_query, header
 
-
 # progress ----------------------------------------------------------------------------------------------
 
 
