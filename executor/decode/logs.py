@@ -152,13 +152,13 @@ def fast_scan(logs: list[str]) -> LogScan | None:
     """The events of `scan_logs`, found with a few string searches over the joined lines instead
     of a Python step per line (a notification holds ~70 lines; this is the decoder's hot path).
 
-    Returns None when it cannot vouch for an exact answer (truncated logs, a message with an
-    embedded newline, log text imitating an invoke line, frames closing out of order); the
-    caller then uses `scan_logs`. tests/decode checks that both agree on every fixture and on
-    generated logs.
+    Returns None when it cannot vouch for an exact answer (truncated logs, logs that do not start
+    with a top-level invoke, a message with an embedded newline, log text imitating an invoke
+    line, frames closing out of order); the caller then uses `scan_logs`. For logs as the runtime
+    writes them both agree: tests/decode checks every fixture and generated logs.
     """
-    if TRUNCATED_MARKER in logs:
-        return None
+    if TRUNCATED_MARKER in logs or (logs and not logs[0].endswith(" invoke [1]")):
+        return None  # the runtime's logs start with a top-level invoke
     text = "\n" + "\n".join(logs) + "\n"
     if text.count("\n") != len(logs) + 1 or _IMITATION.search(text):
         return None
@@ -171,6 +171,8 @@ def fast_scan(logs: list[str]) -> LogScan | None:
             program, owner_at, depth = _owner(text, position)
             if program in _EVENT_PROGRAMS:
                 top = owner_at if depth == 1 else text.rfind(_TOP_INVOKE, 0, owner_at)
+                if top < 0:  # logs that do not start at a top-level invoke
+                    raise _INEXACT
                 # str.count counts occurrences lying wholly inside [start, end)
                 top_count += text.count(_TOP_INVOKE, top_seen, top + len(_TOP_INVOKE))
                 top_seen = top + 1

@@ -359,3 +359,14 @@ def test_fast_paths_of_every_layout_agree_with_the_version_by_version_reference(
     assert _outcome(layout.decode, bytes(blob), lenient) == _outcome(
         layout.decode_stepwise, bytes(blob), lenient
     )
+
+
+@settings(max_examples=300)
+@given(st.lists(frames(), min_size=1, max_size=3), st.integers(0, 12))
+def test_fast_log_scan_agrees_on_logs_that_start_mid_frame(top_level: list[list[str]], drop: int) -> None:
+    logs = [line for frame in top_level for line in frame][drop:]
+    fast, exact = fast_scan(logs), scan_logs(logs)
+    if fast is not None:
+        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
+            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
+        ]
