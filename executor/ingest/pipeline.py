@@ -206,6 +206,7 @@ class Ingest:
         async with asyncio.TaskGroup() as group:
             group.create_task(supervised("writer", self.writer))
             await self.ready.wait()
+            await self.record_start()
             group.create_task(supervised("sweeper", self.sweeper))
             for n in range(self.config.fetch_concurrency):
                 group.create_task(supervised(f"fetcher-{n}", self.fetch_worker))
@@ -454,20 +455,23 @@ class Ingest:
                 trigger = "timer"
             while not self.sweep_requests.empty():
                 self.sweep_requests.get_nowait()
-            try:
-                for program in self.config.programs:
+            failed = False
+            for program in self.config.programs:
+                # Each program on its own: one failing does not hold the other's watermark back.
+                try:
                     await self.sweep(program, trigger)
-                failures = 0
-            except (RpcError, StoreError) as exc:
+                except (RpcError, StoreError) as exc:
+                    failed = True
+                    log.warning(
+                        "gap sweep failed; will retry", program=program, error=str(exc), attempt=failures + 1
+                    )
+            if failed:
                 # The watermark did not move; retry with backoff (never slower than the reconcile timer).
                 failures += 1
-                delay = min(0.5 * 2**failures, self.config.reconcile_interval_s)
-                log.warning(
-                    "gap sweep failed; will retry", error=str(exc), attempt=failures, retry_in_s=delay
-                )
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(0.5 * 2**failures, self.config.reconcile_interval_s))
                 self.sweep_requests.put_nowait("retry")
                 continue
+            failures = 0
             with contextlib.suppress(StoreError, RpcError):
                 tip = await self.rpc.get_slot(commitment=self.config.commitment)
                 self.running.status.lag_slots = max(0, tip - self.running.status.last_slot_seen)
@@ -477,23 +481,31 @@ class Ingest:
 
     async def sweep(self, program: str, trigger: str) -> None:
         metrics.GAP_SWEEPS.labels(trigger=trigger).inc()
-        store = self.running.store
-        key = f"watermark:{program}"
-        async with translate_errors("watermark"), store.pool.acquire() as conn:
-            mark = await conn.fetchrow("select slot, signature from ingest_state where key = $1", key)
-        if mark is None:
-            await self.first_sweep(program, key)
-            return
+        async with translate_errors("watermark"), self.running.store.pool.acquire() as conn:
+            mark = await conn.fetchrow(
+                "select slot, signature from ingest_state where key = $1", f"watermark:{program}"
+            )
+            start = await conn.fetchval("select slot from ingest_state where key = $1", f"start:{program}")
+        if mark is not None:
+            until, floor, extra = mark["signature"], int(mark["slot"]), 0
+        else:
+            # First sweep: everything since ingest first started (and INGEST_INITIAL_BACKFILL older ones).
+            until, floor, extra = None, int(start or 0), self.config.initial_backfill
         collected: list[dict[str, Any]] = []
+        older = 0
         before: str | None = None
         for _ in range(self.config.sweep_max_pages):
             page = await self.rpc.get_signatures_for_address(
-                program, until=mark["signature"], before=before, limit=SWEEP_PAGE, priority=Priority.LIVE,
+                program, until=until, before=before, limit=SWEEP_PAGE, priority=Priority.LIVE,
                 commitment=self.config.commitment,
             )  # fmt: skip
-            page = [s for s in page if int(s.get("slot", 0)) >= mark["slot"]]
-            collected.extend(page)
-            if len(page) < SWEEP_PAGE:
+            for s in page:
+                if int(s.get("slot", 0)) >= floor:
+                    collected.append(s)
+                elif older < extra:
+                    collected.append(s)
+                    older += 1
+            if len(page) < SWEEP_PAGE or (int(page[-1].get("slot", 0)) < floor and older >= extra):
                 break
             before = page[-1]["signature"]
         else:
@@ -503,18 +515,43 @@ class Ingest:
                 pages=self.config.sweep_max_pages,
             )
             return
-        await self.record_sweep(program, key, collected, trigger)
-
-    async def first_sweep(self, program: str, key: str) -> None:
-        """No watermark yet: start at the current tip (plus INGEST_INITIAL_BACKFILL older signatures)."""
-        limit = max(1, min(self.config.initial_backfill, SWEEP_PAGE))
-        page = await self.rpc.get_signatures_for_address(
-            program, limit=limit, priority=Priority.LIVE, commitment=self.config.commitment
+        await self.record_sweep(
+            program, f"watermark:{program}", collected, trigger if mark is not None else "start"
         )
-        if not page:
-            return
-        backfill = page if self.config.initial_backfill else []
-        await self.record_sweep(program, key, backfill, "start", tip=page[0])
+
+    async def record_start(self) -> None:
+        """Before the first subscription: remember the slot ingest starts at, so the first sweep can
+        close the gap between subscribing and its own run (a drop in between would otherwise be lost)."""
+        failures = 0
+        while True:
+            try:
+                async with translate_errors("start slot"), self.running.store.pool.acquire() as conn:
+                    known = {
+                        r["key"]
+                        for r in await conn.fetch(
+                            "select key from ingest_state where key like 'watermark:%' or key like 'start:%'"
+                        )
+                    }
+                    missing = [
+                        p for p in self.config.programs if not {f"watermark:{p}", f"start:{p}"} & known
+                    ]
+                    if missing:
+                        slot = await self.rpc.get_slot(commitment=self.config.commitment)
+                        await conn.executemany(
+                            "insert into ingest_state (key, slot) values ($1, $2) on conflict (key) do nothing",
+                            [(f"start:{program}", slot) for program in missing],
+                        )
+                        log.info(
+                            "first start: completeness begins at the current slot",
+                            slot=slot,
+                            programs=missing,
+                        )
+                return
+            except (RpcError, StoreError) as exc:
+                failures += 1
+                delay = min(0.5 * 2**failures, 30.0)
+                log.warning("cannot read the start slot yet; retrying", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
 
     async def record_sweep(
         self,

@@ -53,7 +53,12 @@ async def until_all_stored(db_url: str, manifest: Path, timeout_s: float = 120) 
             missing = {r["signature"] for r in manifest_rows(manifest)} - {
                 r["signature"] for r in await fetch(db_url, "select signature from raw_logs")
             }
-            raise AssertionError(f"{len(missing)} served signatures never stored, e.g. {sorted(missing)[:3]}")
+            queued = await fetch(db_url, "select signature, reason, attempts from fetch_queue")
+            errors = await fetch(db_url, "select signature, stage, reason from decode_errors")
+            raise AssertionError(
+                f"{len(missing)} served signatures never stored, e.g. {sorted(missing)[:3]}; "
+                f"fetch_queue {len(queued)}: {[tuple(r) for r in queued[:5]]}; decode_errors {[tuple(r) for r in errors[:5]]}"
+            )
         rows = manifest_rows(manifest)
         if len(rows) != served:
             served, since = len(rows), loop.time()
@@ -161,7 +166,7 @@ async def stored_features(db_url: str) -> dict[tuple[str, int, str], dict[str, A
     rows = await fetch(db_url, "select * from features_1m")
     return {
         (r["mint"], int(r["minute"].timestamp()), r["venue"]): {
-            k: r[k] for k in r if k not in ("mint", "minute", "venue")
+            k: v for k, v in dict(r).items() if k not in ("mint", "minute", "venue")
         }
         for r in rows
     }
