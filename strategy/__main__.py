@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 
 import asyncpg
 import orjson
+import structlog
 from pydantic import ValidationError
 
 from pumpflow import logs
@@ -17,6 +19,7 @@ from pumpflow.v1 import executor_pb2 as pb
 from strategy.client import ExecutorClient
 from strategy.config import StrategySettings
 from strategy.errors import IntentRefused, StreamError
+from strategy.signal_config import SignalConfigError, env_overrides, load_signal_config
 
 
 def settings_or_exit() -> StrategySettings:
@@ -44,9 +47,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         except SchemaNotAtHead as exc:
             print(f"strategy: refusing to start: {exc}", file=sys.stderr)
             return 2
+    try:
+        config = load_signal_config(
+            settings.strategy_signals_file,
+            enabled=settings.strategy_signals,
+            overrides=env_overrides(os.environ),
+        )
+    except SignalConfigError as exc:
+        print(f"strategy: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    structlog.get_logger("strategy").info("signals", running=config.describe())
     from strategy.service import main
 
-    return asyncio.run(main(settings))
+    return asyncio.run(main(settings, config.build_runner()))
 
 
 def ack_json(ack: pb.IntentAck) -> dict[str, object]:
@@ -107,6 +120,11 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     run.set_defaults(func=cmd_run)
+    sub.add_parser(
+        "replay",
+        help="run the signals over the stored event stream (backtest, parity check); see replay --help",
+        add_help=False,
+    )
     send = sub.add_parser(
         "send-intent",
         help="send one TradeIntent to the executor and print its answer as JSON",
@@ -126,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["replay"]:
+        # The replay driver owns its own options (including --help).
+        from strategy.replay import main as replay_main
+
+        return replay_main(argv[1:])
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -23,6 +24,10 @@ class StrategySettings(BaseSettings):
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     intent_timeout_s: float = Field(default=10.0, gt=0)
+    # Signals: a TOML file, the instances to run, and where the stream starts (0: the live head).
+    strategy_signals_file: Path | None = None
+    strategy_signals: str | None = None
+    strategy_from_seq: int = Field(default=1, ge=0)
 
     @field_validator("executor_grpc_addr")
     @classmethod

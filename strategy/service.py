@@ -13,6 +13,8 @@ from prometheus_client import Counter, Gauge, disable_created_metrics, start_htt
 from pumpflow.v1 import executor_pb2 as pb
 from strategy.client import ExecutorClient, ResumingStream
 from strategy.config import StrategySettings
+from strategy.live import LiveDriver
+from strategy.runner import SignalRunner
 
 log = structlog.get_logger("strategy")
 
@@ -62,9 +64,8 @@ async def follow(
             await handler(event)
 
 
-async def main(
-    settings: StrategySettings, handler: EventHandler | None = None, from_seq: int | None = None
-) -> int:
+async def main(settings: StrategySettings, runner: SignalRunner | None = None) -> int:
+    """Follow the stream until SIGINT/SIGTERM; with a runner, its intents go to the executor."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,11 +73,18 @@ async def main(
     disable_created_metrics()  # type: ignore[no-untyped-call]
     if settings.strategy_metrics_port:
         start_http_server(settings.strategy_metrics_port, addr=settings.metrics_host)
-    log.info("strategy starting", executor=settings.executor_grpc_addr, client_id=settings.strategy_client_id)
+    from_seq = settings.strategy_from_seq or None
+    log.info(
+        "strategy starting",
+        executor=settings.executor_grpc_addr,
+        client_id=settings.strategy_client_id,
+        from_seq=from_seq,
+    )
     async with (
         ExecutorClient(settings.executor_grpc_addr, settings.strategy_client_id) as client,
         asyncio.TaskGroup() as group,
     ):
+        handler = LiveDriver(runner, client, settings.intent_timeout_s).handle if runner is not None else None
         following = group.create_task(follow(settings, client, handler, from_seq))
         await stop.wait()
         following.cancel()
