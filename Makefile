@@ -10,7 +10,7 @@ SIM_ARGS ?= --rate 100 --speed 10
 REPLAY_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help bootstrap up demo migrate test test-fast lint fmt proto proto-check replay bench clean-data
+.PHONY: help bootstrap up demo migrate test lint fmt proto proto-check replay bench strategy-replay clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -49,6 +49,14 @@ proto: $(STAMP) ## regenerate pumpflow/v1 from proto/
 
 proto-check: $(STAMP) ## fail when the committed generated code is stale
 	$(BIN)/python -m scripts.protogen --check pumpflow/v1
+
+bench: $(STAMP) ## benchmarks: decoder, simulator, ingest end to end (BENCH_ARGS go to bench.ingest)
+	$(BIN)/python -m bench.decode
+	$(BIN)/python -m bench.sim
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+strategy-replay: $(STAMP) ## run the signals over the stored event stream (REPLAY_ARGS="--check-stored")
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m strategy replay $(REPLAY_ARGS)
 
 clean-data: ## delete the embedded Postgres under .data/
 	rm -rf .data/pg

@@ -9,6 +9,7 @@ stopped too.
     python -m scripts.stack migrate
     python -m scripts.stack up
     python -m scripts.stack demo -- --rate 500 --faults ws-drop:30s
+    python -m scripts.stack run -- python -m executor verify     # any command, with DATABASE_URL set
 """
 
 from __future__ import annotations
@@ -152,14 +153,16 @@ def run_services(url: str, sim_args: list[str] | None) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["migrate", "up", "demo"])
-    ap.add_argument("sim_args", nargs="*", help="demo: extra simulator flags (after --)")
+    ap.add_argument("command", choices=["migrate", "up", "demo", "run"])
+    ap.add_argument("args", nargs="*", help="demo: extra simulator flags; run: the command to run (after --)")
     opts = ap.parse_args()
     with database() as url:
         migrate(url)
         if opts.command == "migrate":
             return 0
-        return run_services(url, opts.sim_args if opts.command == "demo" else None)
+        if opts.command == "run":
+            return subprocess.run(opts.args, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=False).returncode
+        return run_services(url, opts.args if opts.command == "demo" else None)
 
 
 if __name__ == "__main__":
