@@ -135,7 +135,14 @@ class Fetcher:
         self.counter = itertools.count()
 
     def offer(self, signature: str, slot: int, reason: str, priority: int, attempts: int = 0) -> None:
-        if signature in self.pending or len(self.pending) >= self.memory:
+        held = self.pending.get(signature)
+        if held is not None:
+            if held.reason == "backfill" and reason != "backfill":
+                # A sweep queued it, then its logs arrived and the fetch policy wants the transaction:
+                # the fetch worker must not drop it as a sweep fetch made moot by the stored logs.
+                held.reason = reason
+            return
+        if len(self.pending) >= self.memory:
             return
         now = time.monotonic()
         item = FetchItem(now, priority, next(self.counter), signature, slot, reason, attempts, now)

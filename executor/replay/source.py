@@ -139,6 +139,8 @@ class ChunkReader:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     async def chunks(self, start: Key, ends: Sequence[Key]) -> AsyncIterator[tuple[Key, list[Input]]]:
+        if not ends:
+            return
         los = [start, *ends[:-1]]
         if self.pool is None:
             for lo, hi in zip(los, ends, strict=True):

@@ -45,6 +45,21 @@ PARTIAL_DELETES = {
     ),
     "risk_flags": (f"{IN_RANGE} and {OF_MINTS}", False),
 }
+# Token facts by the slot they come from (the columns the processor's launch, complete and migration
+# updates write); `first_seen_slot` keeps its earliest-wins value. $1/$2 slot range, $3 mints.
+RESET = "($1::bigint is null or {column} >= $1) and ($2::bigint is null or {column} <= $2) and {mints}"
+TOKEN_RESETS = (
+    "update {tokens} set name = null, symbol = null, uri = null, creator = null, launched_by = null, "
+    "bonding_curve = null, token_program = null, is_mayhem_mode = null, quote_mint = null, launch_signature = null, "
+    "launch_event_index = null, launched_slot = null, launched_at = null, launch_ix = null, layout_version = null "
+    "where " + RESET.format(column="launched_slot", mints=OF_MINTS),
+    "update {tokens} set complete_slot = null, complete_signature = null, "
+    "status = case when status = 'migrated' then status else 'bonding' end "
+    "where " + RESET.format(column="complete_slot", mints=OF_MINTS),
+    "update {tokens} set migrated_slot = null, migrated_signature = null, pool = null, "
+    "status = case when complete_slot is null then 'bonding' else 'complete' end "
+    "where " + RESET.format(column="migrated_slot", mints=OF_MINTS),
+)
 STALE_TABLE = f"{BUILD_SCHEMA}.stale_buckets"
 MINUTE_OF = "to_timestamp(floor(extract(epoch from event_time) / 60) * 60)"
 
@@ -129,6 +144,11 @@ class Target:
             await conn.execute(
                 f"delete from {schema}.tokens where mint = any($1::text[])", list(self.options.mints)
             )
+            return
+        # A range: forget the token facts that came from inside it, so that the replayed launches count
+        # as new (the serial-launcher rule runs again for their creators) and stale facts go away.
+        for reset in TOKEN_RESETS:
+            await conn.execute(reset.format(tokens=f"{schema}.tokens"), *args[:3])
 
     async def partial_args(self, conn: Conn) -> list[Any]:
         mints = sorted(self.options.mints) or None

@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from executor.backfill import PAGE, Bound, cut, queue_rows
+from executor.ingest.pipeline import Fetcher
 from executor.progress import Progress, bar_line, eta_of, fields, fmt_duration, rate_of
 from executor.replay.options import Cursor, ReplayOptions, lower_bound
 from executor.rpc import Priority
@@ -178,3 +179,19 @@ def test_queued_rows_match_what_a_gap_sweep_queues() -> None:
         ("s6-0", 6, "failed", int(Priority.BACKFILL), {"InstructionError": [0, "x"]}),
     ]
     assert queue_rows([entry(6, 0, err={"x": 1})], fetch_failed=True)[0][2] == "backfill"
+
+
+# live ingest's fetcher ---------------------------------------------------------------------------------
+
+
+def test_a_policy_fetch_supersedes_a_sweep_fetch_of_the_same_signature() -> None:
+    """A sweep queues a signature ('backfill'); its logs then arrive and the fetch policy wants the
+    transaction. The fetch worker drops 'backfill' work whose logs are stored, so the pending item
+    must take the policy's reason, or the transaction is never fetched (live would then differ
+    from a backfill of the same history)."""
+    fetcher = Fetcher(None)  # type: ignore[arg-type]  # offer() does not use the ingest
+    fetcher.offer("sig", 10, "backfill", int(Priority.LIVE))
+    fetcher.offer("sig", 10, "all", int(Priority.LIVE))
+    fetcher.offer("sig", 10, "backfill", int(Priority.LIVE))
+    assert fetcher.pending["sig"].reason == "all"
+    assert len(fetcher.heap) == 1
