@@ -38,6 +38,7 @@ BASE_SLOT = 420_000_000
 SLOT_MS = 400
 LAG_SLOTS = {"processed": 0, "confirmed": 1, "finalized": 32}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+SIM = (sys.executable, "-m", "sim")
 
 
 @dataclass(slots=True)
@@ -159,12 +160,29 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def pregenerate(args: argparse.Namespace, rate: float) -> list[str]:
+    """`--replay FILE` arguments for a stream file of this rate, generated first (once)."""
+    path = Path(args.pregenerated) / f"seed{args.seed}-rate{rate:g}-speed{args.speed:g}.stream"
+    if not path.exists():
+        seconds = args.warmup + args.seconds + 5
+        print(f"  pregenerating {seconds:g} s at --rate {rate:g} into {path} ...", flush=True)
+        proc = await asyncio.create_subprocess_exec(
+            *SIM,
+            *("--seed", str(args.seed), "--rate", str(rate), "--speed", str(args.speed)),
+            *("--base-slot", str(BASE_SLOT), "--duration", str(seconds), "--pregenerate", str(path)),
+            *("--log-level", "warning"),
+            cwd=ROOT,
+        )
+        if await proc.wait() != 0:
+            raise RuntimeError("pregeneration failed")
+    return ["--replay", str(path)]
+
+
 async def run_one(args: argparse.Namespace, rate: float) -> RunResult:
     port = free_port()
+    replay = await pregenerate(args, rate) if args.pregenerated else []
     cmd = [
-        sys.executable,
-        "-m",
-        "sim",
+        *SIM,
         "--host",
         "127.0.0.1",
         "--port",
@@ -179,6 +197,7 @@ async def run_one(args: argparse.Namespace, rate: float) -> RunResult:
         str(BASE_SLOT),
         "--log-level",
         "warning",
+        *replay,
         *args.sim_args,
     ]
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
@@ -280,8 +299,9 @@ def row(r: RunResult) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
+    mode = f"--replay (stream files in {args.pregenerated})" if args.pregenerated else "live generation"
     print(
-        f"python -m sim --rate R --speed {args.speed:g} --seed {args.seed} {' '.join(args.sim_args)}; "
+        f"python -m sim --rate R --speed {args.speed:g} --seed {args.seed} {' '.join(args.sim_args)}, {mode}; "
         f"logsSubscribe all/{args.commitment}; {args.warmup:g} s warm-up + {args.seconds:g} s measured; "
         f"getTransaction {args.sample_rps:g}/s; {os.cpu_count()} cores"
     )
@@ -307,6 +327,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--commitment", choices=tuple(LAG_SLOTS), default="confirmed")
     p.add_argument("--sample-rps", type=float, default=20.0, help="getTransaction calls per second")
+    p.add_argument(
+        "--pregenerated",
+        metavar="DIR",
+        help="serve stream files (python -m sim --pregenerate, made here once per rate and kept) "
+        "instead of generating live: the serving side alone",
+    )
     p.add_argument("sim_args", nargs="*", help="extra simulator flags (after --)")
     return p.parse_args(argv)
 

@@ -6,19 +6,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 import structlog
 
 from sim import faults as faults_module
-from sim.app import build_node
-from sim.config import DEFAULT_BASE_SLOT, DEFAULT_BASE_TIME, SCENARIOS, SimConfig
+from sim.app import build_node, open_feed
+from sim.config import (
+    DEFAULT_BASE_SLOT,
+    DEFAULT_BASE_TIME,
+    DEFAULT_RETAIN,
+    GENERATORS,
+    PROCESS_ABOVE_RATE,
+    REAL_SIGNATURES_UP_TO_RATE,
+    SCENARIOS,
+    SimConfig,
+)
 from sim.faults import FaultError, parse_faults
+from sim.feed import ProcessFeed
+from sim.generator import pregenerate
 from sim.server import SimServer
 
+GC_THRESHOLDS = (50_000, 20, 100)
 _EPILOG = (
     "fault grammar (--faults):\n"
     + "\n".join("  " + line for line in (faults_module.__doc__ or "").split("Grammar")[1].splitlines()[1:])
@@ -84,12 +98,23 @@ def parser() -> argparse.ArgumentParser:
         choices=("real", "fast", "auto"),
         default="auto",
         help="real: ed25519-signed with seed-derived keys; fast: seed-derived 64-byte values; "
-        "auto: real up to --rate 1000, fast above (default)",
+        f"auto: real up to --rate {REAL_SIGNATURES_UP_TO_RATE:g}, fast above (default)",
     )
     p.add_argument("--base-slot", type=int, default=DEFAULT_BASE_SLOT, help="first slot of generated chains")
     p.add_argument("--base-time", type=int, default=DEFAULT_BASE_TIME, help="unix block time of --base-slot")
     p.add_argument(
-        "--retain", type=int, default=2_000_000, help="transactions kept for getTransaction (default 2M)"
+        "--retain",
+        type=int,
+        default=DEFAULT_RETAIN,
+        help="newest transactions kept for getTransaction and getSignaturesForAddress "
+        f"(default {DEFAULT_RETAIN:,}; about 6 KB each)",
+    )
+    p.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default="auto",
+        help="lifecycle generation in its own process (process) or in the server's event loop "
+        f"(inline); auto: a process above --rate {PROCESS_ABOVE_RATE:g} (default)",
     )
     p.add_argument(
         "--ws-max-buffer",
@@ -97,16 +122,31 @@ def parser() -> argparse.ArgumentParser:
         default=64 * 1024 * 1024,
         help="unsent bytes before a slow client is dropped",
     )
+    p.add_argument(
+        "--pregenerate",
+        type=Path,
+        metavar="FILE",
+        help="write the lifecycle transactions of the first --duration seconds to FILE and exit",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="serve a --pregenerate FILE (same generation options) instead of generating live",
+    )
     p.add_argument("--log-level", default="info", help="debug, info, warning (default info)")
     return p
 
 
 def config_from_args(argv: list[str] | None = None) -> SimConfig:
-    p = parser()
+    return _config(parser(), argv)[0]
+
+
+def _config(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[SimConfig, argparse.Namespace]:
     args = p.parse_args(argv)
     try:
         parse_faults(args.faults)
-        return SimConfig(
+        cfg = SimConfig(
             host=args.host,
             port=args.port,
             seed=args.seed,
@@ -124,15 +164,21 @@ def config_from_args(argv: list[str] | None = None) -> SimConfig:
             base_time=args.base_time,
             retain=args.retain,
             ws_max_buffer=args.ws_max_buffer,
+            generator=args.generator,
+            replay=args.replay,
         )
+        if args.pregenerate is not None and (cfg.scenario != "lifecycle" or cfg.duration is None):
+            raise ValueError("--pregenerate writes lifecycle traffic and needs --duration")
+        return cfg, args
     except (FaultError, ValueError) as exc:
         p.error(str(exc))
 
 
 async def serve(cfg: SimConfig) -> None:
     manifest = cfg.manifest.open("wb") if cfg.manifest is not None else None
+    feed = await open_feed(cfg, manifest=manifest is not None)
     try:
-        node = build_node(cfg, manifest)
+        node = build_node(cfg, manifest, feed)
         server = SimServer(node, cfg.host, cfg.port, ws_max_buffer=cfg.ws_max_buffer)
         await server.start()
         stop = asyncio.Event()
@@ -144,6 +190,10 @@ async def serve(cfg: SimConfig) -> None:
         await server.close()
         structlog.get_logger("sim").info("stopped", **node.stats)
     finally:
+        if isinstance(feed, ProcessFeed):
+            await feed.aclose()
+        elif feed is not None:
+            feed.close()
         if manifest is not None:
             manifest.close()
 
@@ -159,7 +209,21 @@ def main(argv: list[str] | None = None) -> int:
         ),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
-    cfg = config_from_args(argv)
+    cfg, args = _config(parser(), argv)
+    if args.pregenerate is not None:
+        started = time.monotonic()
+        count = pregenerate(cfg, args.pregenerate)
+        structlog.get_logger("sim").info(
+            "pregenerated",
+            path=str(args.pregenerate),
+            transactions=count,
+            seconds=round(time.monotonic() - started, 1),
+            bytes=args.pregenerate.stat().st_size,
+        )
+        return 0
+    # Retained transactions are millions of long-lived objects: collect the young generation
+    # less often, or the collector's passes cost more than serving (see docs, Performance).
+    gc.set_threshold(*GC_THRESHOLDS)
     asyncio.run(serve(cfg))
     return 0
 

@@ -1,4 +1,5 @@
-"""Wiring: config -> feed + node + server, and `running()` for tests and other processes."""
+"""Wiring: config -> feed (in this process, or the generator process) + node + server, and
+`running()` for tests and other processes."""
 
 from __future__ import annotations
 
@@ -12,29 +13,34 @@ from typing import IO, Any
 import orjson
 
 from sim.clock import FINALIZED_LAG, ChainClock
-from sim.config import SimConfig
+from sim.config import PROCESS_ABOVE_RATE, SimConfig
 from sim.faults import parse_faults
-from sim.ledger import Entry
-from sim.node import Feed, Node
+from sim.feed import Feed, FileFeed, IteratorFeed, ProcessFeed
+from sim.ledger import Account, Entry
+from sim.node import Node
 from sim.recorded import default_fixtures_dir, load_accounts, recorded_feed
 from sim.server import SimServer
 
 
-def build_node(cfg: SimConfig, manifest: IO[bytes] | None) -> Node:
+def build_node(cfg: SimConfig, manifest: IO[bytes] | None, feed: Feed | None = None) -> Node:
+    """The node of `cfg`; `feed` replaces the in-process one (see `open_feed`)."""
     faults = parse_faults(cfg.faults)
-    feed: Feed
     history: list[Entry] = []
+    accounts: dict[str, Account] = {}
     if cfg.scenario == "recorded":
         fixtures = cfg.fixtures or default_fixtures_dir()
-        feed, history = recorded_feed(fixtures, cfg.rate)
+        items, history = recorded_feed(fixtures, cfg.rate)
+        feed = feed or IteratorFeed(items)
         last_slot = max((e.slot for e in history), default=0)
         clock = ChainClock(base_slot=last_slot + FINALIZED_LAG, base_time=cfg.base_time, speed=cfg.speed)
         accounts = load_accounts(fixtures)
     else:
-        from sim.scenario import lifecycle_feed
-
         clock = ChainClock(base_slot=cfg.base_slot, base_time=cfg.base_time, speed=cfg.speed)
-        feed, accounts = lifecycle_feed(cfg, clock, faults)
+        if feed is None:
+            from sim.scenario import lifecycle_feed
+
+            items, accounts = lifecycle_feed(cfg, clock, faults)
+            feed = IteratorFeed(items)
     node = Node(
         clock=clock,
         feed=feed,
@@ -50,6 +56,26 @@ def build_node(cfg: SimConfig, manifest: IO[bytes] | None) -> Node:
     if cfg.start == "immediate":
         node.start_emission()
     return node
+
+
+def generates_in_process(cfg: SimConfig) -> bool:
+    """Whether the lifecycle generator runs in a process of its own (`--generator`)."""
+    if cfg.scenario != "lifecycle" or cfg.generator == "inline":
+        return False
+    return cfg.generator == "process" or cfg.rate > PROCESS_ABOVE_RATE
+
+
+async def open_feed(cfg: SimConfig, *, manifest: bool) -> ProcessFeed | FileFeed | None:
+    """The feed of a stream file (`--replay`) or of the generator process when `cfg` wants one
+    (started: its first transactions are ready), else None (the node generates in its own
+    loop). `manifest`: rows are wanted."""
+    if cfg.replay is not None:
+        return FileFeed(cfg.replay, cfg)
+    if not generates_in_process(cfg):
+        return None
+    feed = ProcessFeed(cfg, max_buffered=max(2048, min(20_000, int(cfg.rate))), manifest=manifest)
+    await feed.start()
+    return feed
 
 
 @dataclass(slots=True)
@@ -99,12 +125,19 @@ async def running(config: SimConfig | None = None, **overrides: Any) -> AsyncIte
     else:
         buffer = io.BytesIO()
         handle = buffer
-    node = build_node(cfg, handle)
-    server = SimServer(node, cfg.host, cfg.port, ws_max_buffer=cfg.ws_max_buffer)
-    await server.start()
+    feed = await open_feed(cfg, manifest=True)
     try:
-        yield RunningSim(node, server, cfg.manifest, buffer)
+        node = build_node(cfg, handle, feed)
+        server = SimServer(node, cfg.host, cfg.port, ws_max_buffer=cfg.ws_max_buffer)
+        await server.start()
+        try:
+            yield RunningSim(node, server, cfg.manifest, buffer)
+        finally:
+            await server.close()
     finally:
-        await server.close()
+        if isinstance(feed, ProcessFeed):
+            await feed.aclose()
+        elif feed is not None:
+            feed.close()
         if buffer is None:
             handle.close()

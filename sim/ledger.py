@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import struct
 from bisect import bisect_left
+from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -130,12 +132,12 @@ class Ledger:
     """Served entries in order (the newest `retain`), indexed by signature and by every account
     key they mention; plus the latest account state."""
 
-    def __init__(self, retain: int = 200_000) -> None:
+    def __init__(self, retain: int) -> None:
         self.retain = retain
         self._entries: list[Entry] = []
         self._first_seq = 0
         self._by_sig: dict[str, Entry] = {}
-        self._by_addr: dict[str, list[int]] = {}
+        self._by_addr: defaultdict[str, list[int]] = defaultdict(list)
         self.accounts: dict[str, Account] = {}
         self.lamports: dict[str, int] = {}
         self.token_accounts: dict[str, TokenBalance] = {}
@@ -149,13 +151,8 @@ class Ledger:
         entry.seq = seq
         self._entries.append(entry)
         self._by_sig[entry.signature] = entry
-        by_addr = self._by_addr
-        for key in entry.keys:
-            lst = by_addr.get(key)
-            if lst is None:
-                by_addr[key] = [seq]
-            elif lst[-1] != seq:
-                lst.append(seq)
+        # every key's list gets `seq` (a message lists each account once); consumed in C
+        deque(map(list.append, map(self._by_addr.__getitem__, entry.keys), repeat(seq)), maxlen=0)
         self.lamports.update(zip(entry.keys, entry.balances, strict=False))
         for address, account in entry.accounts:
             self.accounts[address] = account

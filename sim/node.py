@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -19,8 +19,10 @@ import structlog
 
 from sim import methods
 from sim.clock import FINALIZED_LAG, ChainClock, is_skipped
+from sim.config import DEFAULT_RETAIN
 from sim.errors import RpcError, invalid_request, node_behind, parse_error, too_many_requests
 from sim.faults import FaultDice, FaultPlan
+from sim.feed import Feed
 from sim.ledger import Entry, Ledger
 from sim.pubsub import (
     PubSubHandler,
@@ -37,8 +39,7 @@ from sim.txformat import b58encode
 log = structlog.get_logger("sim")
 
 GHOST_SIGNATURE = "1" * 64
-# A feed yields (emission second, entry) in non-decreasing time order.
-Feed = Iterator[tuple[float, Entry]]
+BEHIND_POLL_S = 0.002  # how soon to look again when the feed has nothing ready yet
 
 
 @dataclass(slots=True)
@@ -62,7 +63,7 @@ class Node:
         duration_s: float | None = None,
         manifest: IO[bytes] | None = None,
         start_on_subscribe: bool = True,
-        retain: int = 2_000_000,
+        retain: int = DEFAULT_RETAIN,
         history: Iterable[Entry] = (),
         time_fn: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -80,6 +81,7 @@ class Node:
         self._feed = feed
         self._pending: tuple[float, Entry] | None = None
         self._feed_done = False
+        self._feed_behind = False
         self.started_at: float | None = None
         # Entries served (notified) but not yet released at every commitment level.
         self._unreleased: deque[Entry] = deque()
@@ -150,25 +152,32 @@ class Node:
         wait = 0.05
         if self._pending is not None:
             wait = min(wait, max(0.0, self._pending[0] - self.t()))
+        elif self._feed_behind:
+            wait = BEHIND_POLL_S
         return wait
 
     def _emit_due(self, t: float) -> int:
         served = 0
         limit = self.duration_s
+        self._feed_behind = False
         while True:
             if self._pending is None:
                 if self._feed_done:
                     break
                 try:
-                    self._pending = next(self._feed)
+                    self._pending = self._feed.next_ready()
                 except StopIteration:
                     self._feed_done = True
                     log.info("feed exhausted", served=self.stats["served"])
+                    break
+                if self._pending is None:  # the generator has not caught up yet
+                    self._feed_behind = True
                     break
             due, entry = self._pending
             if limit is not None and due >= limit:
                 self._feed_done = True
                 self._pending = None
+                self._feed.close()
                 log.info("emission window over", served=self.stats["served"], duration_s=limit)
                 break
             if due > t:

@@ -2,8 +2,9 @@
 
 A small HTTP/1.1 reader handles POST JSON-RPC, `GET /health` and keep-alive; a request with
 `Upgrade: websocket` is handed to websockets' sans-I/O `ServerProtocol`. Outbound notifications
-are written straight into the transport; a client whose unsent backlog passes `ws_max_buffer`
-bytes is disconnected, as agave disconnects a lagging subscriber.
+are framed here and written in one batch per connection after each node step; a client whose
+unsent backlog passes `ws_max_buffer` bytes is disconnected, as agave disconnects a lagging
+subscriber.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ _REASONS = {
 
 
 class WsConnection:
-    """One WebSocket client; the pubsub `Sink` the node sends notifications to."""
+    """One WebSocket client; the pubsub `Sink` the node sends notifications to. Frames are
+    queued and written together by `flush()` (after each node step and each request)."""
 
     def __init__(self, server: SimServer, proto: ServerProtocol, writer: asyncio.StreamWriter) -> None:
         self.server = server
@@ -45,29 +47,33 @@ class WsConnection:
         self.writer = writer
         self.last_rx = time.monotonic()
         self.closed = False
+        self._out: list[bytes] = []
 
     def send(self, frame: bytes) -> None:
+        """Queue one text frame (the server does not mask, fragment or compress)."""
         if self.closed or self.proto.state is not State.OPEN:
             return
-        self.proto.send_text(frame)
-        self._flush()
+        self._out += (_text_header(len(frame)), frame)
+
+    def flush(self) -> None:
+        """Write the queued frames, then what the protocol queued (pongs, the closing
+        handshake); an empty chunk from the protocol means "close the TCP connection now"."""
         transport = self.writer.transport
+        if transport.is_closing():
+            self._out.clear()
+            return
+        if self._out:
+            self.writer.write(b"".join(self._out))
+            self._out.clear()
+        chunks = self.proto.data_to_send()
+        if chunks:
+            self.writer.write(b"".join(chunks))
+            if chunks[-1] == b"":
+                transport.close()
+                return
         if transport.get_write_buffer_size() > self.server.ws_max_buffer:
             log.info("disconnecting lagging websocket client", buffered=transport.get_write_buffer_size())
             self.close(1008, "client has lagged behind (notification is gone)", abort=True)
-
-    def _flush(self) -> None:
-        """Write what the protocol queued; an empty chunk means "close the TCP connection now"
-        (the server closes first once the closing handshake is done)."""
-        chunks = self.proto.data_to_send()
-        if not chunks or self.writer.transport.is_closing():
-            return
-        eof = chunks[-1] == b""
-        data = b"".join(chunks)
-        if data:
-            self.writer.write(data)
-        if eof:
-            self.writer.transport.close()
 
     def close(self, code: int, reason: str, *, abort: bool = False) -> None:
         if self.closed:
@@ -75,15 +81,24 @@ class WsConnection:
         self.closed = True
         self.server.node.registry.drop_sink(self)
         if abort:
+            self._out.clear()
             self.writer.transport.abort()
             return
         with contextlib.suppress(Exception):
             self.proto.send_close(code, reason)
-            self._flush()
+            self.flush()
         self.writer.transport.close()
 
     def abort(self) -> None:
         self.close(1006, "", abort=True)
+
+
+def _text_header(size: int) -> bytes:
+    if size < 126:
+        return bytes((0x81, size))
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
 class SimServer:
@@ -130,6 +145,8 @@ class SimServer:
         idle = self.node.faults.idle_timeout_s
         while True:
             wait = self.node.step()
+            for conn in self.connections:
+                conn.flush()
             if idle is not None:
                 cutoff = time.monotonic() - idle
                 for conn in [c for c in self.connections if c.last_rx < cutoff]:
@@ -223,7 +240,7 @@ class SimServer:
                         message, fragments = b"".join(fragments), []
                         for frame in self.node.pubsub.handle(conn, message):
                             conn.send(frame)
-                conn._flush()
+                conn.flush()
                 if proto.state is State.CLOSED:
                     break
         except ConnectionError:

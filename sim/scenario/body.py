@@ -10,25 +10,92 @@ lines are not stored twice: they are spliced from the logsNotification value.
 from __future__ import annotations
 
 import base64
+from array import array
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from sim.scenario.chain import Finished, TokenRow
+from sim.ledger import Account, Entry, TokenBalance
+from sim.scenario.chain import TokenRow
 from sim.scenario.txbuild import unpack_inner
 from sim.txformat import b58encode, to_json_parsed, wire_to_ui_transaction
 
 _LOGS_KEY = b'"logs":'
 
 
+class Generated(NamedTuple):
+    """One generated transaction in compact, picklable form: what the generator hands over (in
+    this process or from the generator process), in generation order."""
+
+    t: float  # emission second
+    signature: str
+    slot: int
+    block_time: int
+    err: Any
+    keys: tuple[str, ...]
+    value: bytes  # the logsNotification value
+    manifest_json: bytes  # empty when no manifest is written
+    accounts: tuple[tuple[str, int, str, bytes], ...]  # (address, lamports, owner, data) after it
+    version: int | None
+    wire: bytes
+    fee: int
+    pre: bytes  # lamports of keys before (array "q")
+    post: bytes  # ... and after
+    inner: bytes
+    pre_tokens: tuple[TokenRow, ...]
+    post_tokens: tuple[TokenRow, ...]
+    loaded: tuple[int, int]
+    units: int
+
+
+def to_entry(g: Generated) -> Entry:
+    keys = g.keys
+    accounts = g.accounts
+    post_tokens = g.post_tokens
+    return Entry(
+        g.signature,
+        g.slot,
+        g.block_time,
+        g.err,
+        keys,
+        g.value,
+        GeneratedBody(
+            g.slot,
+            g.block_time,
+            g.err,
+            g.version,
+            g.wire,
+            g.fee,
+            g.pre,
+            g.post,
+            g.inner,
+            g.pre_tokens,
+            post_tokens,
+            g.loaded,
+            g.units,
+            keys,
+            g.value,
+        ),
+        g.manifest_json or None,
+        tuple([(a, Account(lamports, owner, data)) for a, lamports, owner, data in accounts])
+        if accounts
+        else (),
+        array("q", g.post),
+        tuple([TokenBalance(keys[i], m, o, p, amount, d) for i, m, o, p, d, amount in post_tokens]),
+    )
+
+
 @dataclass(slots=True)
 class GeneratedBody:
     slot: int
     block_time: int
+    err: Any
     version: int | None
     wire: bytes
-    head: bytes  # meta "err" .. "postBalances", serialized, without the closing brace
+    fee: int
+    pre: bytes  # lamports of keys before (array "q")
+    post: bytes  # ... and after
     inner: bytes  # see txbuild.unpack_inner
     pre_tokens: tuple[TokenRow, ...]
     post_tokens: tuple[TokenRow, ...]
@@ -36,33 +103,6 @@ class GeneratedBody:
     units: int
     keys: tuple[str, ...]
     value: bytes  # the logsNotification value {"signature","err","logs"}
-
-    @classmethod
-    def create(cls, slot: int, block_time: int, done: Finished, err: Any, value: bytes) -> GeneratedBody:
-        built = done.built
-        head = orjson.dumps(
-            {
-                "err": err,
-                "status": {"Ok": None} if err is None else {"Err": err},
-                "fee": done.fee,
-                "preBalances": done.pre,
-                "postBalances": done.post,
-            }
-        )[:-1]
-        return cls(
-            slot,
-            block_time,
-            built.version,
-            built.wire,
-            head,
-            built.inner,
-            done.pre_tokens,
-            done.post_tokens,
-            built.loaded,
-            built.units,
-            built.keys,
-            value,
-        )
 
     def render(self, encoding: str, max_version: int | None) -> orjson.Fragment | None:
         if encoding == "json":
@@ -84,6 +124,14 @@ class GeneratedBody:
         logs = value[value.index(_LOGS_KEY) + len(_LOGS_KEY) : -1]
         n_w, n_r = self.loaded
         n_static = len(self.keys) - n_w - n_r
+        err = self.err
+        head = {
+            "err": err,
+            "status": {"Ok": None} if err is None else {"Err": err},
+            "fee": self.fee,
+            "preBalances": array("q", self.pre).tolist(),
+            "postBalances": array("q", self.post).tolist(),
+        }
         tail = {
             "preTokenBalances": _token_rows(self.pre_tokens),
             "postTokenBalances": _token_rows(self.post_tokens),
@@ -95,7 +143,7 @@ class GeneratedBody:
             "computeUnitsConsumed": self.units,
         }
         return (
-            self.head
+            orjson.dumps(head)[:-1]
             + b',"innerInstructions":'
             + orjson.dumps(_inner_json(self.inner))
             + b',"logMessages":'

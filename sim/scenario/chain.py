@@ -8,12 +8,13 @@ the balance pieces of the `getTransaction` meta.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import compress, repeat
 from typing import Any
 
 from executor.decode.layouts import EVENT_CPI_TAG
 from sim import addresses as A
-from sim.ledger import Account, TokenBalance
+from sim.ledger import Account
 from sim.scenario import keys as K
 from sim.scenario import txbuild
 from sim.scenario.keys import Signer, pubkey_bytes
@@ -62,23 +63,43 @@ class Event:
     data: bytes  # discriminator + payload
 
 
-@dataclass(slots=True)
 class Draft:
-    payer: Signer
-    signers: list[Signer] = field(default_factory=list)  # besides the payer
-    signer_names: list[str] = field(default_factory=lambda: ["$user"])
-    parts: list[tuple[Any, ...]] = field(default_factory=list)  # instructions of the shape key
-    values: dict[str, Any] = field(default_factory=dict)  # "$name" -> key, "#name" -> bytes
-    events: list[Event] = field(default_factory=list)
-    sol: dict[str, int] = field(default_factory=dict)
-    token_deltas: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
-    accounts: dict[str, Account] = field(default_factory=dict)
-    fail_code: int | None = None  # custom program error of a failed transaction
-    err: Any = None  # its meta.err, once built
-    cu_limit: int = 200_000
-    cu_price: int = 0
-    routed: bool = False
-    noise: bool = False
+    """One transaction while the economy decides it."""
+
+    __slots__ = (
+        "accounts",
+        "cu_limit",
+        "cu_price",
+        "err",
+        "events",
+        "fail_code",
+        "noise",
+        "parts",
+        "payer",
+        "routed",
+        "signer_names",
+        "signers",
+        "sol",
+        "token_deltas",
+        "values",
+    )
+
+    def __init__(self, payer: Signer, payer_name: str = "$user") -> None:
+        self.payer = payer
+        self.signers: list[Signer] = []  # besides the payer
+        self.signer_names = [payer_name]
+        self.parts: list[tuple[Any, ...]] = []  # instructions of the shape key
+        self.values: dict[str, Any] = {}  # "$name" -> key, "#name" -> bytes
+        self.events: list[Event] = []
+        self.sol: dict[str, int] = {}
+        self.token_deltas: list[tuple[str, str, str, str, int, int]] = []
+        self.accounts: dict[str, Account] = {}
+        self.fail_code: int | None = None  # custom program error of a failed transaction
+        self.err: Any = None  # its meta.err, once built
+        self.cu_limit = 200_000
+        self.cu_price = 0
+        self.routed = False
+        self.noise = False
 
     def move(self, src: str, dst: str, lamports: int) -> None:
         sol = self.sol
@@ -129,13 +150,6 @@ class Finished:
     pre_tokens: tuple[TokenRow, ...]
     post_tokens: tuple[TokenRow, ...]
 
-    def token_balances(self) -> tuple[TokenBalance, ...]:
-        keys = self.built.keys
-        return tuple(
-            TokenBalance(keys[i], mint, owner, program, amount, decimals)
-            for i, mint, owner, program, decimals, amount in self.post_tokens
-        )
-
 
 def finish(
     chain: Chain,
@@ -164,7 +178,8 @@ def finish(
     keys = built.keys
     lamports = chain.lamports
     balance = lamports.get
-    pre = [balance(k, 0) for k in keys]
+    zeros = repeat(0, len(keys))
+    pre = list(map(balance, keys, zeros))
     pre_tokens = _token_rows(chain, keys)
     payer = draft.payer.address
     fee = draft.fee
@@ -179,17 +194,15 @@ def finish(
                 acct = tokens[account] = TokenAcct(mint, owner, program, decimals, 0)
             acct.amount += delta
             assert acct.amount >= 0, f"negative token balance on {account}"
-    post = [balance(k, 0) for k in keys]
+    post = list(map(balance, keys, repeat(0, len(keys))))
     assert min(post) >= 0, "negative lamports"
     return Finished(built, fee, pre, post, pre_tokens, _token_rows(chain, keys))
 
 
 def _token_rows(chain: Chain, keys: tuple[str, ...]) -> tuple[TokenRow, ...]:
     tokens = chain.tokens
-    return tuple(
-        [
-            (i, acct.mint, acct.owner, acct.program, acct.decimals, acct.amount)
-            for i, key in enumerate(keys)
-            if (acct := tokens.get(key)) is not None
-        ]
-    )
+    rows = []
+    for i in compress(range(len(keys)), map(tokens.__contains__, keys)):
+        acct = tokens[keys[i]]
+        rows.append((i, acct.mint, acct.owner, acct.program, acct.decimals, acct.amount))
+    return tuple(rows)

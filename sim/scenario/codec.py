@@ -8,12 +8,13 @@ through the decoder's generic Borsh writer.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable, Mapping
 from functools import cache
 
 from executor.decode.borsh import write_value
-from executor.decode.idl import Field, Prim
+from executor.decode.idl import Field, Prim, VecOf
 from executor.decode.layouts import layout_by_name
 from sim.scenario.keys import pubkey_bytes
 
@@ -52,31 +53,61 @@ _CONVERT: dict[str, Callable[[object], object]] = {"pubkey": _as_pubkey, "u128":
 
 def _segment(run: list[Field]) -> Callable[[Mapping[str, object], bytearray], None]:
     """One struct pack for a run of fixed-size fields."""
-    packer = struct.Struct("<" + "".join(_FORMATS[f.type.name] for f in run if isinstance(f.type, Prim)))
-    names = tuple(f.name for f in run)
-    converters = tuple(_CONVERT.get(f.type.name) if isinstance(f.type, Prim) else None for f in run)
-    pack = packer.pack
-    if not any(converters):
+    pack = struct.Struct("<" + "".join(_FORMATS[f.type.name] for f in run if isinstance(f.type, Prim))).pack
+    names = [f.name for f in run]
+    get = operator.itemgetter(*names) if len(names) > 1 else operator.itemgetter(names[0], names[0])
+    converters = tuple(
+        (i, _CONVERT[f.type.name])
+        for i, f in enumerate(run)
+        if isinstance(f.type, Prim) and f.type.name in _CONVERT
+    )
+    if len(names) == 1:  # the getter returns the value twice
+        (only,) = converters or ((0, None),)
+        convert = only[1]
+
+        def single(values: Mapping[str, object], out: bytearray) -> None:
+            value = values[names[0]]
+            out += pack(value if convert is None else convert(value))
+
+        return single
+    if not converters:
 
         def plain(values: Mapping[str, object], out: bytearray) -> None:
-            out += pack(*[values[n] for n in names])
+            out += pack(*get(values))
 
         return plain
-    pairs = tuple(zip(names, converters, strict=True))
 
     def converted(values: Mapping[str, object], out: bytearray) -> None:
-        out += pack(*[values[n] if c is None else c(values[n]) for n, c in pairs])
+        items = list(get(values))
+        for i, convert in converters:
+            items[i] = convert(items[i])
+        out += pack(*items)
 
     return converted
 
 
 def _generic(field: Field) -> Callable[[Mapping[str, object], bytearray], None]:
+    """Strings and empty vectors directly; anything else through the decoder's Borsh writer."""
     spec, name = field.type, field.name
+    if isinstance(spec, Prim) and spec.name == "string":
+
+        def string(values: Mapping[str, object], out: bytearray) -> None:
+            raw = values[name].encode()  # type: ignore[attr-defined]
+            out += _U32(len(raw)) + raw
+
+        return string
 
     def write(values: Mapping[str, object], out: bytearray) -> None:
-        write_value(spec, values[name], out)
+        value = values[name]
+        if value == [] and isinstance(spec, VecOf):
+            out += b"\0\0\0\0"
+        else:
+            write_value(spec, value, out)
 
     return write
+
+
+_U32 = struct.Struct("<I").pack
 
 
 def compile_fields(prefix: bytes, fields: tuple[Field, ...]) -> Encoder:

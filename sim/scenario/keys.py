@@ -19,20 +19,21 @@ _MAYHEM = Pubkey.from_string(A.MAYHEM_PROGRAM)
 _METAPLEX = Pubkey.from_string(A.METAPLEX_PROGRAM)
 
 
-_PUBKEY_CACHE_LIMIT = 500_000
-_pubkeys: dict[str, bytes] = {}
+class _PubkeyBytes(dict[str, bytes]):
+    """address -> its 32 raw bytes, computed on first use (the same keys recur in every block);
+    bounded: cleared when it reaches `LIMIT` entries."""
+
+    LIMIT = 500_000
+
+    def __missing__(self, address: str) -> bytes:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        raw = self[address] = bytes(Pubkey.from_string(address))
+        return raw
 
 
-def pubkey_bytes(address: str) -> bytes:
-    """The 32 raw bytes of a base58 address (cached: the same keys recur in every block)."""
-    raw = _pubkeys.get(address)
-    if raw is None:
-        if len(_pubkeys) >= _PUBKEY_CACHE_LIMIT:
-            _pubkeys.clear()
-        raw = _pubkeys[address] = bytes(Pubkey.from_string(address))
-    return raw
-
-
+PUBKEY_BYTES = _PubkeyBytes()
+pubkey_bytes = PUBKEY_BYTES.__getitem__
 _pk = pubkey_bytes
 
 

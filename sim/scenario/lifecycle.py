@@ -15,6 +15,7 @@ import hashlib
 import math
 import random
 import struct
+from array import array
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +27,11 @@ import orjson
 from executor import curve as C
 from sim import addresses as A
 from sim.clock import ChainClock, is_skipped
-from sim.config import SimConfig
+from sim.config import REAL_SIGNATURES_UP_TO_RATE, SimConfig
 from sim.faults import FaultPlan
 from sim.ledger import Account, Entry, mint_account
 from sim.scenario import keys as K
-from sim.scenario.body import GeneratedBody
+from sim.scenario.body import Generated, to_entry
 from sim.scenario.chain import Chain, Draft, Event, finish
 from sim.scenario.codec import encode_account, encode_event, encode_instruction
 from sim.scenario.eras import Era, era_of
@@ -177,8 +178,11 @@ def get_fees_data(market_cap: int, trade_size: int) -> bytes:
 class World:
     """All state of the generated economy; `next_entry` advances it by one transaction."""
 
-    def __init__(self, cfg: SimConfig, clock: ChainClock, faults: FaultPlan) -> None:
+    def __init__(
+        self, cfg: SimConfig, clock: ChainClock, faults: FaultPlan, *, manifest: bool = True
+    ) -> None:
         self.seed = cfg.seed
+        self.manifest = manifest  # write manifest rows (else `manifest_json` is empty)
         self.rng = random.Random(
             int.from_bytes(hashlib.sha256(f"lifecycle/{cfg.seed}".encode()).digest()[:8], "little")
         )
@@ -186,7 +190,9 @@ class World:
         self.rate = cfg.rate
         self.era: Era = era_of(cfg.layout)
         self.truncate_p = faults.truncate_p
-        self.fast = cfg.signatures == "fast" or (cfg.signatures == "auto" and cfg.rate > 1000)
+        self.fast = cfg.signatures == "fast" or (
+            cfg.signatures == "auto" and cfg.rate > REAL_SIGNATURES_UP_TO_RATE
+        )
         self.chain = Chain()
         self.wallets: list[Wallet] = []
         self.by_style: dict[str, list[Wallet]] = {"retail": [], "whale": [], "bot": [], "launcher": []}
@@ -247,6 +253,11 @@ class World:
     # --- scheduling ------------------------------------------------------------------------
 
     def next_entry(self) -> tuple[float, Entry]:
+        g = self.next()
+        return g.t, to_entry(g)
+
+    def next(self) -> Generated:
+        """The next transaction, in compact form."""
         rng = self.rng
         self.t += rng.expovariate(self.rate)
         slot = self.clock.base_slot + int(self.t * self.clock.slots_per_second())
@@ -258,8 +269,7 @@ class World:
         block_time = self.clock.block_time(slot)
         self.count += 1
         draft, manifest = self._action(slot, block_time)
-        entry = self._entry(draft, manifest, slot, block_time)
-        return self.t, entry
+        return self._generated(draft, manifest, slot, block_time)
 
     def _action(self, slot: int, ts: int) -> tuple[Draft, dict[str, Any]]:
         rng = self.rng
@@ -311,7 +321,7 @@ class World:
     # --- actions ---------------------------------------------------------------------------
 
     def _draft(self, payer: Wallet, routed: bool = False) -> Draft:
-        d = Draft(payer=payer.kp)
+        d = Draft(payer.kp)
         d.cu_limit = self.rng.choice((120_000, 200_000, 300_000, 400_000))
         d.cu_price = self.rng.choice((0, 1000, 50_000, 250_000, 1_000_000))
         d.routed = routed
@@ -675,7 +685,7 @@ class World:
 
     def _migrate(self, m: Market, ts: int) -> tuple[Draft, dict[str, Any]]:
         keeper = self.keeper.address
-        d = Draft(payer=self.keeper, signer_names=["$keeper"])
+        d = Draft(self.keeper, "$keeper")
         d.cu_limit = self.rng.choice((120_000, 200_000, 300_000, 400_000))
         d.cu_price = self.rng.choice((0, 1000, 50_000, 250_000, 1_000_000))
         mig = C.migration_of(m.curve)
@@ -921,12 +931,12 @@ class World:
             d.token(user_base, m.mint, w.address, tp, 6, -trade.base_amount)
             d.token(m.pool_base, m.mint, m.pool, tp, 6, trade.base_amount)
             m.holders.add(w.index, -trade.base_amount)
+        # owners of the WSOL accounts (the pool's first, as it wins over a coinciding one)
+        wsol_owner = {cv_ata: cva, recipient_ata: recipient, m.pool_quote: m.pool}.get
         for src, dst, amount in moves:
             d.move(src, dst, amount)
-            owner_src = self._wsol_owner(src, m, w, recipient, cva)
-            owner_dst = self._wsol_owner(dst, m, w, recipient, cva)
-            d.token(src, A.WSOL_MINT, owner_src, A.TOKEN_PROGRAM, 9, -amount)
-            d.token(dst, A.WSOL_MINT, owner_dst, A.TOKEN_PROGRAM, 9, amount)
+            d.token(src, A.WSOL_MINT, wsol_owner(src, w.address), A.TOKEN_PROGRAM, 9, -amount)
+            d.token(dst, A.WSOL_MINT, wsol_owner(dst, w.address), A.TOKEN_PROGRAM, 9, amount)
         fields = amm_trade_fields(
             trade=trade,
             timestamp=ts,
@@ -955,22 +965,12 @@ class World:
         m.base_reserve, m.quote_reserve = trade.base_reserve_after, trade.quote_reserve_after
         return d, self._manifest("pumpswap_buy" if is_buy else "pumpswap_sell", m.mint, d)
 
-    @staticmethod
-    def _wsol_owner(account: str, m: Market, w: Wallet, recipient: str, cva: str) -> str:
-        if account == m.pool_quote:
-            return m.pool
-        if account == K.ata(recipient, A.WSOL_MINT):
-            return recipient
-        if account == K.ata(cva, A.WSOL_MINT):
-            return cva
-        return w.address
-
     # --- output ----------------------------------------------------------------------------
 
     def _manifest(self, kind: str, mint: str, d: Draft, routed: bool = False) -> dict[str, Any]:
         return {"kind": kind, "mint": mint, "routed": routed}
 
-    def _entry(self, d: Draft, row: dict[str, Any], slot: int, block_time: int) -> Entry:
+    def _generated(self, d: Draft, row: dict[str, Any], slot: int, block_time: int) -> Generated:
         blockhash = self._blockhash_of(slot - 2)
         if self.truncate_p and self.rng.random() < self.truncate_p:
             d.noise = True
@@ -986,35 +986,45 @@ class World:
         built = done.built
         signature = built.signature
         err = d.err
-        records = [] if err is not None else [record(i, ev) for i, ev in enumerate(d.events)]
-        manifest = {
-            "signature": signature,
-            "slot": slot,
-            "block_time": block_time,
-            "kind": row["kind"],
-            "mint": row["mint"],
-            "err": err,
-            "records": records,
-            "routed": row["routed"],
-            "log_truncated": built.log_truncated,
-        }
-        value = b'{"signature":"%s","err":%s,"logs":%s}' % (
-            signature.encode(),
-            orjson.dumps(err),
-            built.logs_json,
-        )
-        return Entry(
-            signature=signature,
-            slot=slot,
-            block_time=block_time,
-            err=err,
-            keys=built.keys,
-            value=value,
-            body=GeneratedBody.create(slot, block_time, done, err, value),
-            manifest_json=orjson.dumps(manifest),
-            accounts=tuple(d.accounts.items()) if err is None else (),
-            balances=done.post,
-            token_balances=done.token_balances(),
+        manifest = b""
+        if self.manifest:
+            records = [] if err is not None else [record(i, ev) for i, ev in enumerate(d.events)]
+            manifest = orjson.dumps(
+                {
+                    "signature": signature,
+                    "slot": slot,
+                    "block_time": block_time,
+                    "kind": row["kind"],
+                    "mint": row["mint"],
+                    "err": err,
+                    "records": records,
+                    "routed": row["routed"],
+                    "log_truncated": built.log_truncated,
+                }
+            )
+        return Generated(
+            self.t,
+            signature,
+            slot,
+            block_time,
+            err,
+            built.keys,
+            b'{"signature":"%s","err":%s,"logs":%s}'
+            % (signature.encode(), orjson.dumps(err), built.logs_json),
+            manifest,
+            tuple((a, acct.lamports, acct.owner, acct.data) for a, acct in d.accounts.items())
+            if err is None
+            else (),
+            built.version,
+            built.wire,
+            done.fee,
+            array("q", done.pre).tobytes(),
+            array("q", done.post).tobytes(),
+            built.inner,
+            done.pre_tokens,
+            done.post_tokens,
+            built.loaded,
+            built.units,
         )
 
     def _blockhash_of(self, slot: int) -> bytes:

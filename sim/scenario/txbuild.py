@@ -141,13 +141,10 @@ def truncate_logs(lines: list[str], limit: int) -> list[str]:
 Part = bytes | str
 
 
-@dataclass(slots=True)
-class Filled:
-    keys: tuple[str, ...]
-    message: bytes
-    logs_json: bytes
-    log_truncated: bool
-    inner: bytes
+# (keys, message, logs JSON, logs truncated, packed inner instructions)
+Filled = tuple[tuple[str, ...], bytes, bytes, bool, bytes]
+_COMPACT = [compact_u16(n) for n in range(4096)]  # compact-u16 lengths of instruction data
+_U16 = [n.to_bytes(2, "little") for n in range(4096)]  # u16 lengths in packed inner instructions
 
 
 @dataclass(slots=True)
@@ -195,7 +192,7 @@ class Template:
         for part in self.compiled:
             if part.__class__ is str:
                 data = values[part]
-                message += (compact_u16(len(data)), data)
+                message += (_COMPACT[len(data)], data)
             else:
                 message.append(part)  # type: ignore[arg-type]
         if self.version is not None:
@@ -218,8 +215,10 @@ class Template:
         else:
             it = iter(events)
             logs_json = b"".join([part if part.__class__ is bytes else next(it) for part in self.logs_json])
-        inner = [part if part.__class__ is bytes else _sized(values[part]) for part in self.inner]  # type: ignore[index]
-        return Filled(keys, b"".join(message), logs_json, truncated, b"".join(inner))
+        value = values.__getitem__
+        parts = self.inner
+        inner = b"".join([p if p.__class__ is bytes else _U16[len(value(p))] + value(p) for p in parts])  # type: ignore[arg-type]
+        return keys, b"".join(message), logs_json, truncated, inner
 
     def log_lines(self, values: Mapping[str, Any]) -> list[str]:
         return [
@@ -229,7 +228,7 @@ class Template:
 
 
 def _sized(data: bytes) -> bytes:
-    return struct.pack("<H", len(data)) + data
+    return len(data).to_bytes(2, "little") + data
 
 
 def compile_template(shape: Shape, values: Mapping[str, Any], lookup: Lookup | None) -> Template:
@@ -460,23 +459,26 @@ def build(
         template = compile_template(shape, values, lookup)
         filled = template.fill(values, lookup, blockhash, log_limit)
         assert filled is not None, "a template renders the transaction it was compiled from"
-    message = filled.message
+    keys, message, logs_json, truncated, inner = filled
     if fast_signature is not None:
-        sigs = [hashlib.sha512(fast_signature + bytes([i])).digest() for i in range(len(signers))]
+        sigs = [hashlib.sha512(fast_signature + _INDEX[i]).digest() for i in range(len(signers))]
     else:
         sigs = [bytes(s.keypair.sign_message(message)) for s in signers]
     return BuiltTx(
-        signature=str(Signature.from_bytes(sigs[0])),
-        version=template.version,
-        wire=compact_u16(len(sigs)) + b"".join(sigs) + message,
-        keys=filled.keys,
-        logs_json=filled.logs_json,
-        inner=filled.inner,
-        units=template.units,
-        loaded=template.loaded,
-        log_truncated=filled.log_truncated,
-        fail_index=template.fail_index,
+        str(Signature.from_bytes(sigs[0])),
+        template.version,
+        _COMPACT[len(sigs)] + b"".join(sigs) + message,
+        keys,
+        logs_json,
+        inner,
+        template.units,
+        template.loaded,
+        truncated,
+        template.fail_index,
     )
+
+
+_INDEX = [bytes([i]) for i in range(256)]
 
 
 def substitute(shape: Shape, values: Mapping[str, Any]) -> Shape:
