@@ -170,8 +170,9 @@ async def run_chunks(
     next_seq = int(await conn.fetchval("select coalesce(max(seq), 0) + 1 from events"))
     applied = 0
     apply_s = 0.0
+    reader = ChunkReader(url, conn, options.workers)
     try:
-        async with ChunkReader(url, conn, options.workers) as reader:
+        async with reader:
             async for hi, inputs in reader.chunks(lo, todo.ends):
                 rows = len(inputs)
                 if wanted is not None:
@@ -198,6 +199,7 @@ async def run_chunks(
                     return False
     finally:
         report.phases["apply"] = apply_s
+        report.phases.update(reader.stats.phases())
         if bar is not None:
             bar.close()
     return True

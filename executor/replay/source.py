@@ -11,8 +11,12 @@ their fetched transaction when there is one, which is preferred over the logs ex
 
 Decoding is pure, so chunks are read and decoded ahead by a pool of processes (each with its own
 database connection) while the main process applies the previous chunk; results come back in
-chunk order. Inputs travel back without their raw payload (`logs`, `result`): replay applies them
-with `persist_raw=False`, which never reads it, and pickling it back would cost as much as decoding.
+chunk order. What crosses the process boundary is kept cheap (`pack` / `unpack`): the raw payload
+(`logs`, `result`) stays behind, since replay applies with `persist_raw=False`, which never reads
+it; a decoded transaction travels as plain tuples and is rebuilt with the decoder's own slot filler
+(pickled, its frozen dataclasses are restored field by field, which cost as much as decoding them);
+of its decoded events and instructions only those telemetry reports on (unknown, failed to decode,
+or with an unknown tail) travel, since the records carry everything else the processor reads.
 """
 
 from __future__ import annotations
@@ -21,16 +25,21 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import operator
 import signal
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import orjson
 
-from executor.ingest.processor import Input, logs_input, tx_input
+from executor.decode import DecodedEvent, DecodedInstruction, DecodedTx
+from executor.decode.frozen import filler
+from executor.decode.model import UNKNOWN
+from executor.ingest.processor import Input, LogsInput, TxInput, logs_input, tx_input
 from executor.replay.options import Key
 from pumpflow.schema import Conn
 
@@ -71,7 +80,8 @@ async def plan(conn: Conn, after: Key, to_slot: int | None, chunk: int) -> Plan:
 def input_of(
     signature: str, slot: int, err: str | None, logs: Sequence[str], result: str | None, encoding: str | None
 ) -> Input:
-    """One stored raw row (with its transaction, if fetched) as the processor's input."""
+    """One stored raw row (with its transaction, if fetched) as the processor's input, without its raw
+    payload (see the module docstring)."""
     if result is not None:
         item = tx_input(orjson.loads(result), encoding or "json", "transaction", None, signature)
         return dataclasses.replace(item, result={})
@@ -85,8 +95,63 @@ def inputs_of(rows: Sequence[Any]) -> list[Input]:
     ]
 
 
-async def read_chunk(conn: Conn, lo: Key, hi: Key) -> list[Input]:
-    return inputs_of(await conn.fetch(CHUNK_SQL, lo[0], lo[1], hi[0], hi[1]))
+async def read_chunk(conn: Conn, lo: Key, hi: Key) -> tuple[list[Input], float, float]:
+    """The chunk's inputs, with the seconds spent reading and decoding them."""
+    t0 = time.perf_counter()
+    rows = await conn.fetch(CHUNK_SQL, lo[0], lo[1], hi[0], hi[1])
+    t1 = time.perf_counter()
+    inputs = inputs_of(rows)
+    return inputs, t1 - t0, time.perf_counter() - t1
+
+
+# Across the process boundary ---------------------------------------------------------------------------
+
+Packed = tuple[Any, ...]
+Codec = tuple[Callable[[Any], tuple[Any, ...]], Callable[[Sequence[object]], Any]]
+_CODECS: dict[type[Any], Codec] = {}
+
+
+def codec(cls: type[Any]) -> Codec:
+    """(an instance's values in field order, the decoder's filler that rebuilds one from them)."""
+    found = _CODECS.get(cls)
+    if found is None:
+        get = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+        found = _CODECS[cls] = (get, filler(cls))
+    return found
+
+
+def reported(part: DecodedEvent | DecodedInstruction) -> bool:
+    """Telemetry reports this event or instruction (executor.decode.shapes)."""
+    return part.name == UNKNOWN or part.error is not None or bool(part.tail)
+
+
+def pack(item: Input) -> Packed:
+    tx = item.decoded
+    decoded = None
+    if tx is not None:
+        decoded = (
+            tx.signature, tx.slot, tx.block_time, tx.err, tx.failed, tx.truncated,
+            tuple(e for e in tx.events if reported(e)),
+            tuple((type(r), codec(type(r))[0](r)) for r in tx.records),
+            tuple(i for i in tx.instructions if reported(i)),
+            tx.anomalies,
+        )  # fmt: skip
+    extra = item.encoding if isinstance(item, TxInput) else item.err
+    return (isinstance(item, TxInput), item.signature, item.slot, extra, decoded, item.error)
+
+
+def unpack(packed: Packed) -> Input:
+    is_tx, signature, slot, extra, decoded, error = packed
+    tx = None
+    if decoded is not None:
+        sig, tx_slot, block_time, err, failed, truncated, events, records, instructions, anomalies = decoded
+        rebuilt = tuple(codec(cls)[1](values) for cls, values in records)
+        tx = DecodedTx(
+            sig, tx_slot, block_time, err, failed, truncated, events, rebuilt, instructions, anomalies
+        )
+    if is_tx:
+        return TxInput(signature, slot, {}, extra, tx, "transaction", None, error)
+    return LogsInput(signature, slot, extra, [], "ws", None, tx, error)
 
 
 # Worker processes --------------------------------------------------------------------------------------
@@ -109,9 +174,30 @@ def _init_worker(url: str) -> None:
     _worker = _Worker(loop, conn)
 
 
-def _read_in_worker(lo: Key, hi: Key) -> list[Input]:
+def _read_in_worker(lo: Key, hi: Key) -> tuple[list[Packed], float, float]:
     assert _worker is not None, "worker not initialised"
-    return _worker.loop.run_until_complete(read_chunk(_worker.conn, lo, hi))
+    inputs, read_s, decode_s = _worker.loop.run_until_complete(read_chunk(_worker.conn, lo, hi))
+    t0 = time.perf_counter()
+    packed = [pack(item) for item in inputs]
+    return packed, read_s, decode_s + time.perf_counter() - t0
+
+
+@dataclass(slots=True)
+class ReaderStats:
+    """Where reading time goes: in the readers (database, decoding) and waiting for them."""
+
+    read_s: float = 0.0  # fetching rows (summed over readers)
+    decode_s: float = 0.0  # turning them into inputs (summed over readers)
+    wait_s: float = 0.0  # the consumer waiting for the next chunk
+    unpack_s: float = 0.0  # the consumer rebuilding what the readers sent
+
+    def phases(self) -> dict[str, float]:
+        return {
+            "read": self.read_s,
+            "decode": self.decode_s,
+            "wait_for_decode": self.wait_s,
+            "unpack": self.unpack_s,
+        }
 
 
 class ChunkReader:
@@ -123,6 +209,7 @@ class ChunkReader:
         self.conn = conn
         self.workers = workers
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.stats = ReaderStats()
 
     async def __aenter__(self) -> ChunkReader:
         if self.workers > 0:
@@ -138,26 +225,43 @@ class ChunkReader:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _count(self, read: tuple[list[Input], float, float]) -> list[Input]:
+        inputs, read_s, decode_s = read
+        self.stats.read_s += read_s
+        self.stats.decode_s += decode_s
+        return inputs
+
+    def _unpack(self, read: tuple[list[Packed], float, float]) -> list[Input]:
+        t0 = time.perf_counter()
+        inputs = [unpack(p) for p in read[0]]
+        self.stats.unpack_s += time.perf_counter() - t0
+        return self._count((inputs, read[1], read[2]))
+
     async def chunks(self, start: Key, ends: Sequence[Key]) -> AsyncIterator[tuple[Key, list[Input]]]:
         if not ends:
             return
         los = [start, *ends[:-1]]
         if self.pool is None:
             for lo, hi in zip(los, ends, strict=True):
-                yield hi, await read_chunk(self.conn, lo, hi)
+                t0 = time.perf_counter()
+                inputs = self._count(await read_chunk(self.conn, lo, hi))
+                self.stats.wait_s += time.perf_counter() - t0
+                yield hi, inputs
             return
         loop = asyncio.get_running_loop()
-        ahead = 2 * self.workers
-        pending: deque[tuple[Key, asyncio.Future[list[Input]]]] = deque()
+        pending: deque[tuple[Key, asyncio.Future[tuple[list[Packed], float, float]]]] = deque()
         todo = iter(zip(los, ends, strict=True))
         try:
             for lo, hi in todo:
                 pending.append((hi, loop.run_in_executor(self.pool, _read_in_worker, lo, hi)))
-                if len(pending) >= ahead:
+                if len(pending) >= 2 * self.workers:
                     break
             while pending:
                 hi, future = pending.popleft()
-                inputs = await future
+                t0 = time.perf_counter()
+                done = await future
+                self.stats.wait_s += time.perf_counter() - t0
+                inputs = self._unpack(done)
                 nxt = next(todo, None)
                 if nxt is not None:
                     pending.append((nxt[1], loop.run_in_executor(self.pool, _read_in_worker, nxt[0], nxt[1])))

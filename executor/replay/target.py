@@ -60,6 +60,20 @@ TOKEN_RESETS = (
     "status = case when complete_slot is null then 'bonding' else 'complete' end "
     "where " + RESET.format(column="migrated_slot", mints=OF_MINTS),
 )
+# Secondary indexes no processor query needs: a fresh build creates them at the end, in one pass, rather
+# than maintaining them row by row (any index not named here is created before the build).
+DEFERRED_INDEXES = frozenset(
+    {
+        "trades_mint_slot_idx",
+        "trades_slot_idx",
+        "trades_trader_idx",
+        "amm_snapshots_base_mint_idx",
+        "features_1m_minute_idx",
+        "tokens_launched_slot_idx",
+        "risk_flags_active_idx",
+        "events_mint_seq_idx",
+    }
+)
 STALE_TABLE = f"{BUILD_SCHEMA}.stale_buckets"
 MINUTE_OF = "to_timestamp(floor(extract(epoch from event_time) / 60) * 60)"
 
@@ -111,8 +125,9 @@ class Target:
             await conn.execute(f"insert into {build} select * from {live}")
         elif table in OBSERVED:
             await conn.execute(f"insert into {build} select * from {live} where {OBSERVED[table]}")
-        for statement in await index_statements(conn, self.live, table, BUILD_SCHEMA):
-            await conn.execute(statement)
+        for name, statement in await index_statements(conn, self.live, table, BUILD_SCHEMA):
+            if name not in DEFERRED_INDEXES:
+                await conn.execute(statement)
 
     async def _clear_all(self, conn: Conn) -> None:
         for table in self.tables:
@@ -182,6 +197,10 @@ class Target:
         """Swap fresh tables in (inside the caller's transaction) and drop the scratch schema."""
         if self.options.target == "fresh":
             await conn.execute(f"set search_path to {self.live}")
+            for table in self.tables:
+                for name, statement in await index_statements(conn, self.live, table, BUILD_SCHEMA):
+                    if name in DEFERRED_INDEXES:
+                        await conn.execute(statement)
             names = ", ".join(f"{self.live}.{t}" for t in self.tables)
             await conn.execute(f"lock table {names} in access exclusive mode")
             await conn.execute(f"drop schema if exists {OLD_SCHEMA} cascade")
@@ -203,20 +222,22 @@ async def discard(conn: Conn) -> None:
     await conn.execute(f"drop schema if exists {BUILD_SCHEMA} cascade")
 
 
-async def index_statements(conn: Conn, live: str, table: str, schema: str) -> list[str]:
-    """DDL that gives `schema.table` the keys and indexes of `live.table`, under the same names."""
+async def index_statements(conn: Conn, live: str, table: str, schema: str) -> list[tuple[str, str]]:
+    """(name, DDL) that give `schema.table` the keys and indexes of `live.table`, under the same names."""
     constraints = await conn.fetch(
         "select conname, pg_get_constraintdef(oid) as definition, conindid from pg_constraint "
         "where conrelid = to_regclass($1) and contype in ('p', 'u', 'x') order by conname",
         f"{live}.{table}",
     )
     statements = [
-        f"alter table {schema}.{table} add constraint {c['conname']} {c['definition']}" for c in constraints
+        (c["conname"], f"alter table {schema}.{table} add constraint {c['conname']} {c['definition']}")
+        for c in constraints
     ]
     backing = [c["conindid"] for c in constraints]
     indexes = await conn.fetch(
-        "select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) as definition from pg_index "
-        "where indrelid = to_regclass($1) and not (indexrelid = any($2::oid[])) order by 1",
+        "select c.relname as name, pg_get_indexdef(i.indexrelid) as definition from pg_index i "
+        "join pg_class c on c.oid = i.indexrelid "
+        "where i.indrelid = to_regclass($1) and not (i.indexrelid = any($2::oid[])) order by 1",
         f"{live}.{table}",
         backing,
     )
@@ -224,5 +245,5 @@ async def index_statements(conn: Conn, live: str, table: str, schema: str) -> li
         on_live = f" ON {live}.{table} USING "
         if on_live not in ix["definition"]:
             raise RuntimeError(f"unexpected index definition, cannot copy it: {ix['definition']}")
-        statements.append(ix["definition"].replace(on_live, f" ON {schema}.{table} USING ", 1))
+        statements.append((ix["name"], ix["definition"].replace(on_live, f" ON {schema}.{table} USING ", 1)))
     return statements

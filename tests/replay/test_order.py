@@ -8,6 +8,7 @@ the creating instruction, known only from the transaction, stayed null when the 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from executor.bus import EventBus
 from executor.ingest.processor import Input, Processor, ProcessorConfig, logs_input, tx_input
+from executor.replay.source import pack, unpack
 from executor.store import Store
 from executor.verify import DERIVED_TABLES, digest_database
 from tests.support import fetch
@@ -71,3 +73,15 @@ async def test_a_create_stored_from_either_carrier_first_derives_the_same_rows(
     assert await digest_database(db_url, DERIVED_TABLES) == await digest_database(
         other_db_url, DERIVED_TABLES
     )
+
+
+def test_inputs_cross_the_process_boundary_intact_for_the_processor() -> None:
+    """Replay's readers send decoded inputs as plain tuples; what the processor reads survives."""
+    for item in carriers():
+        back = unpack(pickle.loads(pickle.dumps(pack(item))))
+        assert type(back) is type(item)
+        assert (back.signature, back.slot, back.error) == (item.signature, item.slot, item.error)
+        assert back.decoded is not None and item.decoded is not None
+        for name in ("signature", "slot", "block_time", "err", "failed", "truncated", "records", "anomalies"):
+            assert getattr(back.decoded, name) == getattr(item.decoded, name), name
+        assert back.decoded.events == tuple(e for e in item.decoded.events if e.tail or e.error)
