@@ -64,6 +64,24 @@ class Account:
         }
 
 
+# A transaction's log lines as a JSON array: constant JSON, and (ints) the positions of its events,
+# each printed as the base64 of its data. Generated transactions share these parts per shape.
+LogParts = tuple[bytes | int, ...]
+
+
+def logs_json(parts: bytes | LogParts, events: tuple[bytes, ...]) -> bytes:
+    """The JSON array of log lines (`parts` is it already when it is bytes)."""
+    if parts.__class__ is bytes:
+        return parts
+    b64 = base64.b64encode
+    return b"".join([p if p.__class__ is bytes else b64(events[p]) for p in parts])  # type: ignore[index]
+
+
+def notification_value(signature: str, err: Any, logs: bytes) -> bytes:
+    """The logsNotification value `{"signature","err","logs"}` (`logs`: a JSON array)."""
+    return b'{"signature":"%s","err":%s,"logs":%s}' % (signature.encode(), orjson.dumps(err), logs)
+
+
 class TokenBalance(NamedTuple):
     """One post-token-balance row: SPL token account state as the transaction left it."""
 
@@ -79,11 +97,11 @@ class TokenBalance(NamedTuple):
 class Entry:
     """One served transaction, kept compact: what the node needs after serving it is bytes.
 
-    `value` is the logsNotification value (`{"signature","err","logs"}`, shared by every
-    subscriber), `manifest_json` its manifest row (dropped once written). `balances` are the
-    lamports of `keys` after the transaction; they, `accounts` and `token_balances` update the
-    ledger's state and feed accountSubscribe, and are dropped once every commitment has seen
-    the transaction.
+    Its logs are `log_parts` with `events` (see `logs_json`); `value` is the logsNotification
+    value built from them. `manifest_json` is its manifest row (dropped once written).
+    `balances` are the lamports of `keys` after the transaction; they, `accounts` and
+    `token_balances` update the ledger's state and feed accountSubscribe, and are dropped once
+    every commitment has seen the transaction.
     """
 
     signature: str
@@ -91,7 +109,8 @@ class Entry:
     block_time: int | None
     err: Any
     keys: tuple[str, ...]
-    value: bytes
+    log_parts: bytes | LogParts
+    events: tuple[bytes, ...]
     body: TxBody
     manifest_json: bytes | None
     accounts: tuple[tuple[str, Account], ...] = ()
@@ -99,16 +118,16 @@ class Entry:
     token_balances: tuple[TokenBalance, ...] = ()
     seq: int = -1
 
-    @classmethod
-    def notification_value(cls, signature: str, err: Any, logs: list[str] | None) -> bytes:
-        return orjson.dumps({"signature": signature, "err": err, "logs": logs or []})
+    @property
+    def value(self) -> bytes:
+        return notification_value(self.signature, self.err, logs_json(self.log_parts, self.events))
 
     def logs_value(self) -> bytes:
         return self.value
 
     @property
     def logs(self) -> list[str]:
-        logs: list[str] = orjson.loads(self.value)["logs"]
+        logs: list[str] = orjson.loads(logs_json(self.log_parts, self.events))
         return logs
 
     @property

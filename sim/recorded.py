@@ -172,7 +172,8 @@ def to_entry(tx: RecordedTx) -> Entry:
         block_time=result.get("blockTime"),
         err=meta.get("err"),
         keys=tuple(keys),
-        value=Entry.notification_value(tx.signature, meta.get("err"), meta.get("logMessages")),
+        log_parts=orjson.dumps(meta.get("logMessages") or []),
+        events=(),
         body=RecordedBody(variants, version),
         manifest_json=orjson.dumps(
             {

@@ -3,8 +3,8 @@
 A generated transaction is kept as the bytes it was built from: wire bytes, the head of its
 `meta` already serialized, packed inner instructions and token balance rows. The `transaction`
 object and the rest of `meta` (base58 instruction data, `uiTokenAmount`s) are rendered only when
-`getTransaction` asks, which is rare next to the notifications every transaction gets. The log
-lines are not stored twice: they are spliced from the logsNotification value.
+`getTransaction` asks, which is rare next to the notifications every transaction gets. Its log
+lines are the shape's constant JSON parts plus its own event bytes (`ledger.logs_json`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from sim.ledger import Account, Entry, TokenBalance
+from sim.ledger import Account, Entry, LogParts, TokenBalance, logs_json
 from sim.scenario.chain import TokenRow
 from sim.scenario.txbuild import unpack_inner
 from sim.txformat import b58encode, to_json_parsed, wire_to_ui_transaction
-
-_LOGS_KEY = b'"logs":'
 
 
 class Generated(NamedTuple):
@@ -34,7 +32,8 @@ class Generated(NamedTuple):
     block_time: int
     err: Any
     keys: tuple[str, ...]
-    value: bytes  # the logsNotification value
+    logs: bytes | LogParts  # the log lines (see ledger.logs_json) ...
+    events: tuple[bytes, ...]  # ... with these events
     manifest_json: bytes  # empty when no manifest is written
     accounts: tuple[tuple[str, int, str, bytes], ...]  # (address, lamports, owner, data) after it
     version: int | None
@@ -59,7 +58,8 @@ def to_entry(g: Generated) -> Entry:
         g.block_time,
         g.err,
         keys,
-        g.value,
+        g.logs,
+        g.events,
         GeneratedBody(
             g.slot,
             g.block_time,
@@ -75,7 +75,8 @@ def to_entry(g: Generated) -> Entry:
             g.loaded,
             g.units,
             keys,
-            g.value,
+            g.logs,
+            g.events,
         ),
         g.manifest_json or None,
         tuple([(a, Account(lamports, owner, data)) for a, lamports, owner, data in accounts])
@@ -102,7 +103,8 @@ class GeneratedBody:
     loaded: tuple[int, int]
     units: int
     keys: tuple[str, ...]
-    value: bytes  # the logsNotification value {"signature","err","logs"}
+    logs: bytes | LogParts
+    events: tuple[bytes, ...]
 
     def render(self, encoding: str, max_version: int | None) -> orjson.Fragment | None:
         if encoding == "json":
@@ -120,8 +122,7 @@ class GeneratedBody:
         return orjson.Fragment(self._join(tx, max_version))
 
     def meta(self) -> bytes:
-        value = self.value
-        logs = value[value.index(_LOGS_KEY) + len(_LOGS_KEY) : -1]
+        logs = logs_json(self.logs, self.events)
         n_w, n_r = self.loaded
         n_static = len(self.keys) - n_w - n_r
         err = self.err

@@ -1009,8 +1009,8 @@ class World:
             block_time,
             err,
             built.keys,
-            b'{"signature":"%s","err":%s,"logs":%s}'
-            % (signature.encode(), orjson.dumps(err), built.logs_json),
+            built.logs,
+            built.events,
             manifest,
             tuple((a, acct.lamports, acct.owner, acct.data) for a, acct in d.accounts.items())
             if err is None

@@ -29,6 +29,7 @@ import orjson
 from solders.signature import Signature
 
 from sim import addresses as A
+from sim.ledger import LogParts, logs_json
 from sim.scenario.keys import Signer, pubkey_bytes
 
 LOG_LIMIT_BYTES = 10_000
@@ -97,7 +98,8 @@ class BuiltTx:
     version: int | None
     wire: bytes
     keys: tuple[str, ...]  # static ++ loaded writable ++ loaded readonly
-    logs_json: bytes  # the log lines as a JSON array
+    logs: bytes | LogParts  # the log lines as JSON (see ledger.logs_json) ...
+    events: tuple[bytes, ...]  # ... with these events
     inner: bytes  # packed inner instructions, see `unpack_inner`
     units: int
     loaded: tuple[int, int]  # how many of `keys` are loaded writable / readonly (their tail)
@@ -141,8 +143,8 @@ def truncate_logs(lines: list[str], limit: int) -> list[str]:
 Part = bytes | str
 
 
-# (keys, message, logs JSON, logs truncated, packed inner instructions)
-Filled = tuple[tuple[str, ...], bytes, bytes, bool, bytes]
+# (keys, message, logs (see BuiltTx), events, logs truncated, packed inner instructions)
+Filled = tuple[tuple[str, ...], bytes, bytes | LogParts, tuple[bytes, ...], bool, bytes]
 _COMPACT = [compact_u16(n) for n in range(4096)]  # compact-u16 lengths of instruction data
 _U16 = [n.to_bytes(2, "little") for n in range(4096)]  # u16 lengths in packed inner instructions
 
@@ -160,7 +162,7 @@ class Template:
     head: bytes  # header + static key count
     compiled: tuple[Part, ...]  # message instructions; names are data
     logs: tuple[str | Line, ...]
-    logs_json: tuple[Part, ...]  # the logs as a JSON array; names are event data
+    logs_json: LogParts  # the logs as a JSON array; ints are event positions
     events: tuple[str, ...]  # names of the event data, in log order
     log_bytes: int  # bytes of the log lines but the base64 of the events
     inner: tuple[Part, ...]  # packed inner instructions; names are data
@@ -206,19 +208,20 @@ class Template:
                 message += (b"\x01", table_key, compact_u16(n_w), w_idx, compact_u16(n_r), r_idx)
             else:
                 message.append(b"\x00")
-        events = [base64.b64encode(values[name]) for name in self.events]
+        events = tuple(map(values.__getitem__, self.events))
+        logs: bytes | LogParts = self.logs_json
         truncated = False
-        if log_limit is not None and self.log_bytes + sum(map(len, events)) >= log_limit:
+        if (
+            log_limit is not None
+            and self.log_bytes + sum([(len(e) + 2) // 3 * 4 for e in events]) >= log_limit
+        ):
             lines = truncate_logs(self.log_lines(values), log_limit)
             truncated = "Log truncated" in lines
-            logs_json = orjson.dumps(lines)
-        else:
-            it = iter(events)
-            logs_json = b"".join([part if part.__class__ is bytes else next(it) for part in self.logs_json])
+            logs, events = orjson.dumps(lines), ()
         value = values.__getitem__
         parts = self.inner
         inner = b"".join([p if p.__class__ is bytes else _U16[len(value(p))] + value(p) for p in parts])  # type: ignore[arg-type]
-        return keys, b"".join(message), logs_json, truncated, inner
+        return keys, b"".join(message), logs, events, truncated, inner
 
     def log_lines(self, values: Mapping[str, Any]) -> list[str]:
         return [
@@ -301,7 +304,7 @@ def compile_template(shape: Shape, values: Mapping[str, Any], lookup: Lookup | N
         + compact_u16(len(static)),
         compiled=_merged(compiled),
         logs=tuple(runtime.logs),
-        logs_json=_merged(_logs_json(runtime.logs)),
+        logs_json=_logs_json(runtime.logs),
         events=tuple(line.name for line in runtime.logs if isinstance(line, Line)),
         log_bytes=sum(
             len(line.encode()) if isinstance(line, str) else len(_DATA_PREFIX) for line in runtime.logs
@@ -327,17 +330,26 @@ def _data_parts(data: bytes | Hole, *, compact: bool) -> list[Part]:
     return [compact_u16(len(data)) + data if compact else _sized(data)]
 
 
-def _logs_json(lines: list[str | Line]) -> list[Part]:
-    parts: list[Part] = [b"["]
+def _logs_json(lines: list[str | Line]) -> LogParts:
+    """The log lines as JSON parts: constant bytes, and the positions of the events."""
+    parts: list[bytes | int] = [b"["]
+    events = 0
     for i, line in enumerate(lines):
         if i:
             parts.append(b",")
         if isinstance(line, str):
             parts.append(orjson.dumps(line))
         else:
-            parts += (b'"' + _DATA_PREFIX.encode(), line.name, b'"')
+            parts += (b'"' + _DATA_PREFIX.encode(), events, b'"')
+            events += 1
     parts.append(b"]")
-    return parts
+    out: list[bytes | int] = []
+    for part in parts:
+        if isinstance(part, bytes) and out and isinstance(out[-1], bytes):
+            out[-1] += part
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 def _merged(parts: list[Part]) -> tuple[Part, ...]:
@@ -459,7 +471,9 @@ def build(
         template = compile_template(shape, values, lookup)
         filled = template.fill(values, lookup, blockhash, log_limit)
         assert filled is not None, "a template renders the transaction it was compiled from"
-    keys, message, logs_json, truncated, inner = filled
+        keys, message, logs, events, truncated, inner = filled
+        filled = keys, message, logs_json(logs, events), (), truncated, inner  # parts of no shape
+    keys, message, logs, events, truncated, inner = filled
     if fast_signature is not None:
         sigs = [hashlib.sha512(fast_signature + _INDEX[i]).digest() for i in range(len(signers))]
     else:
@@ -469,7 +483,8 @@ def build(
         template.version,
         _COMPACT[len(sigs)] + b"".join(sigs) + message,
         keys,
-        logs_json,
+        logs,
+        events,
         inner,
         template.units,
         template.loaded,

@@ -21,7 +21,7 @@ from sim.config import SimConfig
 from sim.faults import parse_faults
 from sim.feed import FileFeed
 from sim.generator import pregenerate
-from sim.ledger import Entry
+from sim.ledger import Entry, logs_json
 from sim.scenario import txbuild
 from sim.scenario.body import Generated, to_entry
 from sim.scenario.lifecycle import World
@@ -72,13 +72,9 @@ def test_template_fills_equal_compiling_each_transaction_alone(cfg, monkeypatch)
         alone = txbuild.compile_template(txbuild.substitute(shape_of(key), values), values, kw["lookup"])
         filled = alone.fill(values, kw["lookup"], kw["blockhash"], kw["log_limit"])
         assert filled is not None
-        keys, message, logs_json, truncated, inner = filled
-        assert (built.keys, built.logs_json, built.log_truncated, built.inner) == (
-            keys,
-            logs_json,
-            truncated,
-            inner,
-        )
+        keys, message, logs, events, truncated, inner = filled
+        assert (built.keys, built.log_truncated, built.inner) == (keys, truncated, inner)
+        assert logs_json(built.logs, built.events) == logs_json(logs, events)
         assert built.wire.endswith(message) and built.version == alone.version
         assert (built.units, built.loaded, built.fail_index) == (alone.units, alone.loaded, alone.fail_index)
         checked.append(built.log_truncated)
