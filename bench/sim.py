@@ -9,7 +9,11 @@ client calling `getTransaction` on a sample of the notified signatures, and prin
   subscription's commitment, on the client's clock anchored at the subscribe request (so it
   includes a little connection latency; at `--speed 200` a slot lasts 2 ms);
 * getTransaction latency p50 / p99 over the sampled calls, and how many answered null;
-* CPU used by the simulator's processes (server + generator) and by this client, in % of one core.
+* CPU used by the simulator's processes (server + generator) and by this client, in % of one core,
+  and the simulator's CPU microseconds per notified transaction.
+
+First it measures the generator alone (CPU time per transaction in this process), the figure that
+does not depend on what else the machine runs.
 
 The client reads frames as bytes and only slices out the slot, so it stays cheap; its own CPU
 figure shows when it, not the simulator, is the limit. With `--runs N` every rate is measured N
@@ -286,16 +290,35 @@ def median_result(runs: list[RunResult]) -> RunResult:
 
 HEADER = (
     f"{'rate':>7} {'notes/s':>8} {'mean/s':>8} {'lag p50':>8} {'lag p99':>8} "
-    f"{'getTx p50':>9} {'getTx p99':>9} {'calls':>6} {'null':>5} {'sim cpu':>8} {'client':>7}"
+    f"{'getTx p50':>9} {'getTx p99':>9} {'calls':>6} {'null':>5} {'sim cpu':>8} {'us/tx':>6} {'client':>7}"
 )
 
 
 def row(r: RunResult) -> str:
+    per_tx = r.sim_cpu * 10_000 / r.notes_mean if r.notes_mean else float("nan")
     return (
         f"{r.rate:>7.0f} {r.notes_per_s:>8.0f} {r.notes_mean:>8.0f} {r.lag_p50_ms:>6.1f}ms {r.lag_p99_ms:>6.1f}ms "
         f"{r.tx_p50_ms:>7.2f}ms {r.tx_p99_ms:>7.2f}ms {r.tx_calls:>6} {r.tx_nulls:>5} "
-        f"{r.sim_cpu:>7.0f}% {r.client_cpu:>6.0f}%"
+        f"{r.sim_cpu:>7.0f}% {per_tx:>6.0f} {r.client_cpu:>6.0f}%"
     )
+
+
+def generation_capacity(rate: float, seed: int, count: int = 3000) -> float:
+    """CPU microseconds per transaction of the lifecycle generator alone (this process, one
+    core, after a warm-up), at `rate` (the economy's pace depends on it)."""
+    from sim.clock import ChainClock
+    from sim.config import SimConfig
+    from sim.faults import parse_faults
+    from sim.scenario.lifecycle import World
+
+    cfg = SimConfig(seed=seed, rate=rate, speed=200.0)
+    world = World(cfg, ChainClock(cfg.base_slot, cfg.base_time, cfg.speed), parse_faults(""), manifest=False)
+    for _ in range(500):
+        world.next()
+    start = time.process_time()
+    for _ in range(count):
+        world.next()
+    return (time.process_time() - start) / count * 1e6
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -305,6 +328,13 @@ async def run(args: argparse.Namespace) -> int:
         f"logsSubscribe all/{args.commitment}; {args.warmup:g} s warm-up + {args.seconds:g} s measured; "
         f"getTransaction {args.sample_rps:g}/s; {os.cpu_count()} cores"
     )
+    if not args.pregenerated:
+        top = max(args.rates)
+        micros = generation_capacity(top, args.seed)
+        print(
+            f"generation alone at --rate {top:g}: {micros:.0f} us CPU per transaction "
+            f"= {1e6 / micros:,.0f} tx/s per core (in-process, no manifest)"
+        )
     print(HEADER)
     for rate in args.rates:
         runs = [await run_one(args, rate) for _ in range(args.runs)]

@@ -48,6 +48,8 @@ from sim.scenario.txbuild import (
 from sim.txformat import b58encode
 
 LAMPORTS = C.LAMPORTS_PER_SOL
+LAUNCH_PACE_RATE = 200.0  # --rate above which launches keep this rate's pace (see World)
+WALLETS_SOFT_CAP = 100_000  # beyond this many wallets, newcomers get proportionally rarer
 _GET_FEES = bytes.fromhex("e7257e55cf5b3f34")  # pump_fees get_fees (the decoder does not cover pump_fees)
 _NAMES = (
     "pepe",
@@ -190,6 +192,9 @@ class World:
         self.rate = cfg.rate
         self.era: Era = era_of(cfg.layout)
         self.truncate_p = faults.truncate_p
+        # launches per emission second stop growing above LAUNCH_PACE_RATE: faster traffic is
+        # more trading in as many markets, not ever more markets
+        self.launch_scale = min(1.0, LAUNCH_PACE_RATE / cfg.rate)
         self.fast = cfg.signatures == "fast" or (
             cfg.signatures == "auto" and cfg.rate > REAL_SIGNATURES_UP_TO_RATE
         )
@@ -235,7 +240,8 @@ class World:
     def wallet(self) -> Wallet:
         """A trader: mostly someone already active (heavy tail), sometimes a newcomer."""
         rng = self.rng
-        if len(self.wallets) < 40 or rng.random() < 0.08:
+        newcomer = 0.08 * min(1.0, WALLETS_SOFT_CAP / max(1, len(self.wallets)))
+        if len(self.wallets) < 40 or rng.random() < newcomer:
             return self._new_wallet(rng.choices(("retail", "whale", "bot"), (0.9, 0.03, 0.07))[0])
         i = min(int(rng.paretovariate(1.1)) - 1, len(self.wallets) - 1)
         return self.wallets[-1 - i] if rng.random() < 0.5 else self.wallets[rng.randrange(len(self.wallets))]
@@ -279,7 +285,7 @@ class World:
                 self.pending_migration.remove(market)
                 return self._migrate(market, ts)
         want_launch = 0.25 if len(self.active) < 8 else 0.05 if len(self.active) < 40 else 0.01
-        if not self.active or rng.random() < want_launch:
+        if not self.active or rng.random() < want_launch * self.launch_scale:
             return self._launch(slot, ts)
         tradable, cum_weights = self._tradable()
         if not tradable:

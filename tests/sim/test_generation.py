@@ -196,3 +196,16 @@ async def test_oversized_notifications_are_framed_with_a_64_bit_length():
         await recv_json(ws)
         frame = await asyncio.wait_for(ws.recv(), 10)
         assert len(frame) == 100 * 1024 and orjson.loads(frame)["method"] == "logsNotification"
+
+
+@pytest.mark.slow
+def test_fast_traffic_trades_more_in_about_as_many_markets():
+    slow, fast = (
+        _world(SimConfig(seed=2, rate=rate, speed=200, signatures="fast"), manifest=False)
+        for rate in (200, 10_000)
+    )
+    for _ in range(12_000):
+        slow.next()
+        fast.next()
+    assert len(fast.markets) <= len(slow.markets) + 10
+    assert len(fast.active) < 60
