@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard proto/pumpflow/v1/*.proto)
 SIM_ARGS ?= --rate 100 --speed 10
 REPLAY_ARGS ?=
+STRATEGY_REPLAY_ARGS ?=
 BENCH_ARGS ?=
 
 .PHONY: help bootstrap up demo migrate test lint fmt proto proto-check replay bench strategy-replay clean-data
@@ -50,13 +51,17 @@ proto: $(STAMP) ## regenerate pumpflow/v1 from proto/
 proto-check: $(STAMP) ## fail when the committed generated code is stale
 	$(BIN)/python -m scripts.protogen --check pumpflow/v1
 
+replay: $(STAMP) ## rebuild the derived tables from raw_logs + transactions (REPLAY_ARGS="--from-slot N")
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor replay $(REPLAY_ARGS)
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor verify
+
 bench: $(STAMP) ## benchmarks: decoder, simulator, ingest end to end (BENCH_ARGS go to bench.ingest)
 	$(BIN)/python -m bench.decode
 	$(BIN)/python -m bench.sim
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.ingest $(BENCH_ARGS)
 
-strategy-replay: $(STAMP) ## run the signals over the stored event stream (REPLAY_ARGS="--check-stored")
-	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m strategy replay $(REPLAY_ARGS)
+strategy-replay: $(STAMP) ## run the signals over the stored events (STRATEGY_REPLAY_ARGS="--check-stored")
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m strategy replay $(STRATEGY_REPLAY_ARGS)
 
 clean-data: ## delete the embedded Postgres under .data/
 	rm -rf .data/pg
