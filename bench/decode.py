@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from executor.decode import decode_logs, decode_transaction
-from executor.decode.logs import fast_scan, scan_logs
+from executor.decode.logs import scan_logs
 
 FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
 TARGET_NOTIFICATIONS_PER_SECOND = 50_000
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return sum(len(decode_transaction(result).records) for result in results)
 
     def scan_only() -> int:
-        return sum(len((fast_scan(logs) or scan_logs(logs)).events) for _, _, logs in notifications)
+        return sum(len(scan_logs(logs).events) for _, _, logs in notifications)
 
     print(
         f"fixtures: {len(notifications)} transactions, {lines} log lines ({lines / len(notifications):.0f} per tx)"

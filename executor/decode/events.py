@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from executor.decode.errors import DecodeError
-from executor.decode.frozen import filler
+from executor.decode.frozen import constructor
 from executor.decode.layouts import EVENTS
 from executor.decode.model import UNKNOWN, Anomaly, DecodedEvent, Source
 
-_new_event = filler(DecodedEvent)
+_new_event = constructor(DecodedEvent)
 
 
 def decode_event(
@@ -25,14 +25,25 @@ def decode_event(
     layout = EVENTS[program].get(disc)
     if layout is None:
         anomalies.append(Anomaly("unknown_event", program, UNKNOWN, disc.hex(), event_index))
-        return DecodedEvent(
-            program, UNKNOWN, disc.hex(), None, {}, data[8:], source, event_index, ix_index, inner_index, data
+        return _new_event(
+            program,
+            UNKNOWN,
+            disc.hex(),
+            None,
+            {},
+            data[8:],
+            source,
+            event_index,
+            ix_index,
+            inner_index,
+            data,
+            None,
         )
     try:
         fields, version, end = layout.decode(data, 8)
     except DecodeError as exc:
         anomalies.append(Anomaly("event_decode_error", program, layout.name, str(exc), event_index))
-        return DecodedEvent(
+        return _new_event(
             program,
             layout.name,
             disc.hex(),
@@ -49,7 +60,7 @@ def decode_event(
     tail = data[end:]
     if tail:
         anomalies.append(Anomaly("unknown_tail", program, layout.name, f"{version}+{len(tail)}", event_index))
-    return DecodedEvent(
+    return _new_event(
         program,
         layout.name,
         disc.hex(),
@@ -61,4 +72,5 @@ def decode_event(
         ix_index,
         inner_index,
         data,
+        None,
     )

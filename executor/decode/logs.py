@@ -15,20 +15,25 @@ there: an event printed after the marker has no trustworthy position and is only
 from __future__ import annotations
 
 import binascii
-import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from executor.decode import logtemplate
 from executor.decode.events import decode_event
+from executor.decode.frozen import constructor
 from executor.decode.layouts import EVENT_PROGRAMS
 from executor.decode.model import Anomaly, DecodedEvent, DecodedTx
+from executor.decode.plans import decode_logged_event
 from executor.decode.records import Record, build_record
 
 TRUNCATED_MARKER = "Log truncated"
 _DATA = "Program data: "
+_DATA_LEN = len(_DATA)
+a2b_base64 = binascii.a2b_base64
 _LOG = "Program log: "
 _EVENT_PROGRAMS = frozenset(EVENT_PROGRAMS)
 _CLOSING = ("success", "failed:")
+_new_tx = constructor(DecodedTx)
 
 
 class LogEvent(NamedTuple):
@@ -37,6 +42,7 @@ class LogEvent(NamedTuple):
     frame: int  # ordinal of the top-level invoke that contains it
     inner_index: int | None
     valid: bool  # the base64 decoded
+    line: int = -1  # index of the data line in the logs
 
 
 @dataclass(slots=True)
@@ -52,7 +58,7 @@ def scan_logs(logs: list[str]) -> LogScan:
     # each frame: (program id, inner index of its instruction or None at depth 1)
     stack: list[tuple[str, int | None]] = []
     inner_count = 0
-    for line in logs:
+    for at, line in enumerate(logs):
         if line.startswith(_DATA):
             if scan.truncated:
                 scan.anomalies.append(Anomaly("event_after_truncation", detail=line[:80]))
@@ -62,7 +68,7 @@ def scan_logs(logs: list[str]) -> LogScan:
             program, inner_index = stack[-1]
             if program not in _EVENT_PROGRAMS:
                 continue
-            scan.events.append(_log_event(program, line, len(scan.top_level) - 1, inner_index))
+            scan.events.append(_log_event(program, line, len(scan.top_level) - 1, inner_index, at))
         elif line.startswith(_LOG):
             continue
         elif line.startswith("Program "):
@@ -96,95 +102,7 @@ def scan_logs(logs: list[str]) -> LogScan:
     return scan
 
 
-class _Inexact(Exception):
-    """The fast scan cannot vouch for its answer; the line-by-line scan decides."""
-
-
-_INEXACT = _Inexact()
-_NO_FRAME = ("", 0, 0)
-_INVOKE = " invoke ["
-_TOP_INVOKE = " invoke [1]\n"
-_INVOKE_AT = {depth: f" invoke [{depth}]\n" for depth in range(1, 10)}
-# Only a `Program log:` line can carry free text; one holding " invoke [" could pass for an
-# invoke line in the searches below (data and return lines are base64, the rest runtime text).
-_IMITATION = re.compile(r"\nProgram log: [^\n]* invoke \[")
-
-
-def _invoke_line(text: str, at: int) -> tuple[str, int]:
-    """Program and depth of the invoke line whose " invoke [" token is at `at`."""
-    digit = text[at + 9]
-    if not "1" <= digit <= "9" or text[at + 10] != "]":
-        raise _INEXACT
-    return text[text.rfind("\n", 0, at) + 9 : at], ord(digit) - 48
-
-
-def _owner(text: str, at: int) -> tuple[str, int, int]:
-    """(program, position of its invoke token, depth) of the frame running at `at`."""
-    last = text.rfind(_INVOKE, 0, at)
-    if last < 0:
-        return _NO_FRAME
-    program, depth = _invoke_line(text, last)
-    # After the last invoke only frames close; the few lines in between are read one by one
-    # with scan_logs' rules, so log text cannot pass for a closing line.
-    closing = program
-    for line in text[text.find("\n", last) + 1 : at].split("\n"):
-        if line.startswith((_DATA, _LOG)):
-            continue
-        parts = line.split(" ", 3)
-        if parts[0] == "Program" and len(parts) > 2 and parts[2] in _CLOSING:
-            if closing and parts[1] != closing:
-                raise _INEXACT  # a frame closed out of order: let scan_logs report it
-            closing = ""
-            depth -= 1
-    if depth < 1:
-        return _NO_FRAME
-    if text[last + 9] == str(depth):
-        return program, last, depth
-    # The running frame is the most recent invoke at that depth: any later one has closed.
-    position = text.rfind(_INVOKE_AT[depth], 0, last)
-    if position < 0:
-        raise _INEXACT
-    program, _ = _invoke_line(text, position)
-    return program, position, depth
-
-
-def fast_scan(logs: list[str]) -> LogScan | None:
-    """The events of `scan_logs`, found with a few string searches over the joined lines instead
-    of a Python step per line (a notification holds ~70 lines; this is the decoder's hot path).
-
-    Returns None when it cannot vouch for an exact answer (truncated logs, logs that do not start
-    with a top-level invoke, a message with an embedded newline, log text imitating an invoke
-    line, frames closing out of order); the caller then uses `scan_logs`. For logs as the runtime
-    writes them both agree: tests/decode checks every fixture and generated logs.
-    """
-    if TRUNCATED_MARKER in logs or (logs and not logs[0].endswith(" invoke [1]")):
-        return None  # the runtime's logs start with a top-level invoke
-    text = "\n" + "\n".join(logs) + "\n"
-    if text.count("\n") != len(logs) + 1 or _IMITATION.search(text):
-        return None
-    scan = LogScan()
-    position = text.find("\n" + _DATA)
-    top_seen, top_count = 0, 0
-    try:
-        while position >= 0:
-            line_end = text.find("\n", position + 1)
-            program, owner_at, depth = _owner(text, position)
-            if program in _EVENT_PROGRAMS:
-                top = owner_at if depth == 1 else text.rfind(_TOP_INVOKE, 0, owner_at)
-                if top < 0:  # logs that do not start at a top-level invoke
-                    raise _INEXACT
-                # str.count counts occurrences lying wholly inside [start, end)
-                top_count += text.count(_TOP_INVOKE, top_seen, top + len(_TOP_INVOKE))
-                top_seen = top + 1
-                inner = None if depth == 1 else text.count(_INVOKE, top + 1, owner_at)
-                scan.events.append(_log_event(program, text[position + 1 : line_end], top_count - 1, inner))
-            position = text.find("\n" + _DATA, line_end)
-    except _Inexact:
-        return None
-    return scan
-
-
-def _log_event(program: str, line: str, frame: int, inner_index: int | None) -> LogEvent:
+def _log_event(program: str, line: str, frame: int, inner_index: int | None, at: int) -> LogEvent:
     payload = line[len(_DATA) :]
     try:
         if " " in payload:  # sol_log_data with several slices: one base64 blob per slice
@@ -192,8 +110,8 @@ def _log_event(program: str, line: str, frame: int, inner_index: int | None) -> 
         else:
             data = binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
-        return LogEvent(program, b"", frame, inner_index, False)
-    return LogEvent(program, data, frame, inner_index, True)
+        return LogEvent(program, b"", frame, inner_index, False, at)
+    return LogEvent(program, data, frame, inner_index, True, at)
 
 
 def decode_logs(
@@ -202,15 +120,82 @@ def decode_logs(
     """Decode the events of one transaction from its log lines alone (no RPC call needed).
 
     Never raises on odd log content; a failed transaction (`err` not None) is returned with
-    `failed=True` and no records.
+    `failed=True` and no records. The hot path: a learned log template replaces the line-by-line
+    scan (`logtemplate`), and compiled plans decode the events and build the records
+    (`plans`); the result equals `decode_logs_reference`'s on every input.
     """
     lines = logs or []
+    template = None
+    if lines:
+        try:
+            template = logtemplate.find(lines)
+        except (TypeError, AttributeError):  # an entry that is not a string: the scan reports it
+            template = None
+    # (program, data, base64 valid, frame, inner index) of each event data line
+    items: list[tuple[str, bytes, bool, int, int | None]]
+    if template is not None:
+        anomalies: list[Anomaly] = []
+        truncated = False
+        items = []
+        for at, program, frame, inner in template.events:
+            payload = lines[at][_DATA_LEN:]
+            if " " in payload:
+                item = _log_event(program, lines[at], frame, inner, at)
+                items.append((program, item.data, item.valid, frame, inner))
+                continue
+            try:
+                items.append((program, a2b_base64(payload), True, frame, inner))
+            except (binascii.Error, ValueError):
+                items.append((program, b"", False, frame, inner))
+    else:
+        scan = _scan(lines)
+        anomalies, truncated = scan.anomalies, scan.truncated
+        items = [(e.program, e.data, e.valid, e.frame, e.inner_index) for e in scan.events]
+        if lines and not anomalies and not truncated:
+            logtemplate.remember(
+                lines, tuple((e.line, e.program, e.frame, e.inner_index) for e in scan.events)
+            )
+    failed = err is not None
+    records: list[Record] | None = None if failed else []
+    events: list[DecodedEvent] = []
+    for index, (program, data, valid, frame, inner) in enumerate(items):
+        if not valid:
+            anomalies.append(Anomaly("event_decode_error", program, None, "invalid base64", index))
+        events.append(
+            decode_logged_event(
+                program, data, "logs", index, frame, inner, signature, slot, block_time, records, anomalies
+            )
+        )
+    return _new_tx(
+        signature,
+        slot,
+        block_time,
+        err,
+        failed,
+        truncated,
+        tuple(events),
+        () if records is None else tuple(records),
+        (),
+        tuple(anomalies),
+    )
+
+
+def _scan(lines: list[str]) -> LogScan:
     try:
-        scan = fast_scan(lines) or scan_logs(lines)
+        return scan_logs(lines)
     except (TypeError, AttributeError):  # an entry that is not a string
         entries: list[object] = list(lines)
         scan = scan_logs([line for line in entries if isinstance(line, str)])
         scan.anomalies.append(Anomaly("malformed_logs", detail="non-string log entries ignored"))
+        return scan
+
+
+def decode_logs_reference(
+    signature: str, slot: int, logs: list[str] | None, err: object | None, block_time: int | None = None
+) -> DecodedTx:
+    """`decode_logs` the slow, obvious way: `scan_logs`, `decode_event`, `build_record`, each line
+    and field in turn, nothing remembered. Tests hold the hot path equal to it."""
+    scan = _scan(logs or [])
     anomalies = scan.anomalies
     events: list[DecodedEvent] = []
     for index, item in enumerate(scan.events):

@@ -12,12 +12,12 @@ is an IDL field of its event (or a documented derived field).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from executor.decode.borsh import Value
-from executor.decode.frozen import filler
+from executor.decode.frozen import constructor
 from executor.decode.idl import PUMP, PUMP_AMM
 from executor.decode.model import DecodedEvent, DecodedInstruction, Source
 
@@ -233,7 +233,7 @@ _ENVELOPE_ORDER = (
 if tuple(f.name for f in fields(Envelope)) != _ENVELOPE_ORDER:
     raise RuntimeError("Envelope fields changed: update build_record's row")
 _OWN: dict[type[Record], tuple[str, ...]] = {cls: _own_fields(cls) for cls in RECORD_TYPES}
-_FILL: dict[type[Record], Callable[[Sequence[object]], Record]] = {cls: filler(cls) for cls in RECORD_TYPES}
+_NEW: dict[type[Record], Callable[..., Record]] = {cls: constructor(cls) for cls in RECORD_TYPES}
 # position of a field in the value row (envelope first, then the record's own fields)
 _AT: dict[type[Record], dict[str, int]] = {
     cls: {name: i for i, name in enumerate((*(f.name for f in fields(Envelope)), *_OWN[cls]))}
@@ -241,7 +241,8 @@ _AT: dict[type[Record], dict[str, int]] = {
 }
 
 
-def _shareholders(value: Value) -> tuple[tuple[str, int], ...] | None:
+def shareholder_pairs(value: Value) -> tuple[tuple[str, int], ...] | None:
+    """`CurveTrade.shareholders` from the event's vector of {address, share_bps} structs."""
     if not isinstance(value, tuple):
         return None
     pairs: list[tuple[str, int]] = []
@@ -285,7 +286,7 @@ def build_record(
     row.extend(map(values.get, _OWN[cls]))
     at = _AT[cls]
     if cls is CurveTrade:
-        row[at["shareholders"]] = _shareholders(values.get("shareholders"))
+        row[at["shareholders"]] = shareholder_pairs(values.get("shareholders"))
     elif cls is Launch:
         row[at["ix_name"]] = instruction.name if instruction is not None else None
     elif cls is AmmTrade:
@@ -295,4 +296,4 @@ def build_record(
             row[at[name]] = values.get(names[side])
         row[at["base_mint"]] = instruction.account("base_mint") if instruction is not None else None
         row[at["quote_mint"]] = instruction.account("quote_mint") if instruction is not None else None
-    return _FILL[cls](row)
+    return _NEW[cls](*row)

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
+import dataclasses
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from executor.decode import PUMP, PUMP_AMM, DecodeError, decode_account, decode_logs, decode_transaction
+from executor.decode import (
+    PUMP,
+    PUMP_AMM,
+    DecodeError,
+    decode_account,
+    decode_logs,
+    decode_transaction,
+    logtemplate,
+    plans,
+)
 from executor.decode.base58 import b58decode, b58encode, encode_pubkey
 from executor.decode.encode import (
     encode_account,
@@ -21,11 +33,12 @@ from executor.decode.encode import (
     program_data_line,
 )
 from executor.decode.events import decode_event
+from executor.decode.frozen import constructor
 from executor.decode.idl import ArrayOf, EnumOf, Field, OptionOf, Prim, TypeSpec, VecOf
 from executor.decode.layouts import ACCOUNTS_BY_PROGRAM, EVENTS, INSTRUCTIONS, Layout
-from executor.decode.logs import fast_scan, scan_logs
-from executor.decode.model import Anomaly
-from executor.decode.records import CurveTrade
+from executor.decode.logs import decode_logs_reference
+from executor.decode.model import Anomaly, DecodedEvent, DecodedTx, Source
+from executor.decode.records import RECORD_TYPES, CurveTrade, build_record
 
 _INT_BOUNDS = {
     "u8": (0, 2**8 - 1),
@@ -205,6 +218,7 @@ log_lines = st.one_of(
 def test_garbage_log_lines_never_raise(lines: list[Any], err: object) -> None:
     tx = decode_logs("sig", 0, lines, err)
     assert [e.event_index for e in tx.events] == list(range(len(tx.events)))
+    assert_hot_path_agrees(lines, err)
 
 
 json_values = st.recursive(
@@ -298,43 +312,6 @@ def frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
     return lines
 
 
-@settings(max_examples=400)
-@given(st.lists(frames(), max_size=5))
-def test_fast_log_scan_agrees_with_the_line_by_line_scan(top_level: list[list[str]]) -> None:
-    logs = [line for frame in top_level for line in frame]
-    fast, exact = fast_scan(logs), scan_logs(logs)
-    if fast is not None:
-        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
-            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
-        ]
-
-
-def test_fast_log_scan_agrees_with_the_line_by_line_scan_on_every_fixture(
-    all_tx_results: list[dict[str, Any]],
-) -> None:
-    exact_only = 0
-    for result in all_tx_results:
-        logs = result["meta"]["logMessages"]
-        fast, exact = fast_scan(logs), scan_logs(logs)
-        if fast is None:
-            exact_only += 1
-            continue
-        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
-            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
-        ]
-    assert exact_only <= 2, "only the truncated transaction needs the line-by-line scan"
-
-
-def test_a_message_with_an_embedded_newline_is_left_to_the_line_by_line_scan() -> None:
-    logs = [
-        f"Program {PUMP} invoke [1]",
-        f"Program log: x\nProgram {PUMP} invoke [2]",
-        "Program data: AAAAAAAAAAA=",
-    ]
-    assert fast_scan(logs) is None
-    assert [e.inner_index for e in scan_logs(logs).events] == [None]
-
-
 def _outcome(decode: Any, blob: bytes, lenient: bool) -> object:
     try:
         return decode(blob, 8, lenient=lenient)
@@ -361,12 +338,325 @@ def test_fast_paths_of_every_layout_agree_with_the_version_by_version_reference(
     )
 
 
-@settings(max_examples=300)
-@given(st.lists(frames(), min_size=1, max_size=3), st.integers(0, 12))
-def test_fast_log_scan_agrees_on_logs_that_start_mid_frame(top_level: list[list[str]], drop: int) -> None:
-    logs = [line for frame in top_level for line in frame][drop:]
-    fast, exact = fast_scan(logs), scan_logs(logs)
-    if fast is not None:
-        assert [(e.program, e.data, e.frame, e.inner_index) for e in fast.events] == [
-            (e.program, e.data, e.frame, e.inner_index) for e in exact.events
-        ]
+# --- the hot path of decode_logs (log templates, compiled plans) against the reference ----------
+
+
+def assert_hot_path_agrees(logs: Any, err: object = None, block_time: int | None = None) -> None:
+    """decode_logs equals decode_logs_reference on the first sight of these logs (scan, nothing
+    learned), the second (scan, template learned, plans compiled) and the third (template and
+    plans used)."""
+    expected = decode_logs_reference("sig", 7, logs, err, block_time)
+    for _ in range(3):
+        assert decode_logs("sig", 7, logs, err, block_time) == expected
+
+
+@st.composite
+def layout_and_blob(draw: st.DrawFn) -> tuple[Layout, bytes]:
+    """A pump / PumpSwap event of any layout version, sometimes cut, extended or with a byte changed."""
+    layout, label = draw(st.sampled_from(EVENT_VERSIONS))
+    blob = bytearray(
+        encode_event(
+            layout.name, draw(field_values(layout.fields_until(label))), label, program=layout.program
+        )
+    )
+    mutation = draw(st.sampled_from(["none", "none", "none", "cut", "tail", "flip"]))
+    if mutation == "cut":
+        del blob[draw(st.integers(8, len(blob))) :]
+    elif mutation == "tail":
+        blob += draw(st.binary(min_size=1, max_size=40))
+    elif mutation == "flip" and len(blob) > 8:
+        blob[draw(st.integers(8, len(blob) - 1))] = draw(st.integers(0, 255))
+    return layout, bytes(blob)
+
+
+event_blobs = layout_and_blob().map(lambda pair: pair[1])
+
+
+@st.composite
+def event_frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
+    """`frames` whose data lines carry real events, as pump and PumpSwap print them."""
+    program = draw(st.sampled_from(PROGRAMS))
+    lines = [f"Program {program} invoke [{depth}]"]
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["log", "event", "event", "data", "consumed", "return", "nested"]))
+        if kind == "log":
+            lines.append("Program log: " + draw(tricky_text))
+        elif kind == "event":
+            lines.append(program_data_line(draw(event_blobs)))
+        elif kind == "data":
+            lines.append(
+                "Program data: " + base64.b64encode(draw(st.binary(min_size=8, max_size=40))).decode()
+            )
+        elif kind == "consumed":
+            lines.append(f"Program {program} consumed 100 of 200 compute units")
+        elif kind == "return":
+            lines.append(f"Program return: {program} AAAA")
+        elif depth < 4:
+            lines.extend(draw(event_frames(depth + 1)))
+    failed = draw(st.integers(0, 9)) == 0
+    lines.append(
+        f"Program {program} failed: custom program error: 0x1" if failed else f"Program {program} success"
+    )
+    return lines
+
+
+errors = st.one_of(st.none(), st.just({"InstructionError": [0, {"Custom": 6001}]}))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(frames(), max_size=5), errors)
+def test_hot_path_agrees_with_the_reference_on_runtime_shaped_logs(
+    top_level: list[list[str]], err: object
+) -> None:
+    assert_hot_path_agrees([line for frame in top_level for line in frame], err)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(event_frames(), min_size=1, max_size=3),
+    errors,
+    st.integers(0, 12),
+    st.none() | st.integers(0, 2**40),
+)
+def test_hot_path_agrees_with_the_reference_on_logs_with_real_events(
+    top_level: list[list[str]], err: object, drop: int, block_time: int | None
+) -> None:
+    logs = [line for frame in top_level for line in frame]
+    assert_hot_path_agrees(logs, err, block_time)
+    assert_hot_path_agrees(logs[drop:], err, block_time)  # logs that start mid-frame
+
+
+verbs = st.sampled_from(
+    [
+        "invoke [1]",
+        "invoke [2]",
+        "invoke [3]",
+        "invoke [1]x",
+        "invoke",
+        "success",
+        "success x",
+        "successful",
+        "failed:",
+        "failed: x",
+        "consumed 1 of 2 compute units",
+        "data: AAAAAAAAAAA=",
+        "log: x",
+    ]
+)
+mutated_lines = st.one_of(
+    log_lines,
+    tricky_text,
+    st.builds(
+        lambda p, n: f"Program {p} invoke [{n}]",
+        st.sampled_from(PROGRAMS),
+        st.sampled_from(["1", "2", "3", "1]x", "1] "]),
+    ),
+    st.builds(
+        lambda p, v: f"Program {p} {v}",
+        st.sampled_from(PROGRAMS),
+        st.sampled_from(
+            [
+                "success",
+                "success x",
+                "successful",
+                "failed:",
+                "failed: x",
+                "consumed 1 of 2 compute units",
+                "invoke",
+                "invoke [1]",
+            ]
+        ),
+    ),
+    st.builds(lambda t: "Program log: " + t, tricky_text),
+    st.builds(
+        lambda t: "Program log: x\n" + t,
+        st.sampled_from([f"Program {PUMP} invoke [1]", "Program data: AAAAAAAAAAA=", "Log truncated"]),
+    ),
+)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(event_frames(), min_size=1, max_size=3), st.data())
+def test_a_learned_template_is_used_only_for_logs_it_fits(
+    top_level: list[list[str]], data: st.DataObject
+) -> None:
+    """Learn a notification's template, then change one line (keeping the line count, and
+    mostly the first and last line, which select the template): the result still equals the
+    reference, whether the template applies or not."""
+    logs = [line for frame in top_level for line in frame]
+    for _ in range(2):
+        decode_logs("sig", 7, logs, None)
+    changed = list(logs)
+    structural = [
+        i for i, line in enumerate(logs) if line.split(" ")[2:3] in (["invoke"], ["success"], ["failed:"])
+    ]
+    if len(structural) > 0 and data.draw(st.booleans()):
+        at = data.draw(st.sampled_from(structural))
+    else:
+        at = data.draw(st.integers(0, len(logs) - 1))
+    how = data.draw(st.sampled_from(["replace", "suffix", "prefix-of", "newline", "verb", "program"]))
+    parts = changed[at].split(" ", 2)
+    if how == "verb" and len(parts) == 3 and parts[0] == "Program":
+        changed[at] = f"Program {parts[1]} " + data.draw(verbs)
+    elif how == "program" and len(parts) == 3 and parts[0] == "Program":
+        changed[at] = f"Program {data.draw(st.sampled_from(PROGRAMS))} {parts[2]}"
+    elif how in ("replace", "verb", "program"):
+        changed[at] = data.draw(mutated_lines)
+    elif how == "suffix":
+        changed[at] += data.draw(
+            st.sampled_from([" ", "x", "]", " success", " invoke [1]", "\nProgram data: AAAAAAAAAAA="])
+        )
+    elif how == "prefix-of":
+        changed[at] = changed[at][: data.draw(st.integers(0, len(changed[at])))]
+    else:
+        changed[at] = changed[at] + "\n" + data.draw(mutated_lines)
+    assert decode_logs("sig", 7, changed, None) == decode_logs_reference("sig", 7, changed, None)
+
+
+def test_hot_path_agrees_with_the_reference_on_every_fixture(all_tx_results: list[dict[str, Any]]) -> None:
+    for cold in (True, False):
+        for result in all_tx_results:
+            if cold:
+                logtemplate.clear()
+                plans.clear()
+            logs, err = result["meta"]["logMessages"], result["meta"]["err"]
+            assert_hot_path_agrees(logs, None, result.get("blockTime"))
+            assert_hot_path_agrees(logs, err, result.get("blockTime"))
+
+
+def test_the_hot_path_uses_templates_and_plans_on_the_fixtures(all_tx_results: list[dict[str, Any]]) -> None:
+    """Not a correctness property, but the point of the hot path: after two sights of the recorded
+    notifications every untruncated one has a template and every event a compiled plan."""
+    logtemplate.clear()
+    plans.clear()
+    for _ in range(2):
+        for result in all_tx_results:
+            decode_logs("sig", 1, result["meta"]["logMessages"], None)
+    missing = [r for r in all_tx_results if logtemplate.find(r["meta"]["logMessages"]) is None]
+    assert all("Log truncated" in r["meta"]["logMessages"] for r in missing)
+    generic = plans.generic_decodes()
+    for result in all_tx_results:
+        decode_logs("sig", 1, result["meta"]["logMessages"], None)
+    assert plans.generic_decodes() - generic <= sum(
+        1 for r in missing for line in r["meta"]["logMessages"] if line.startswith("Program data: ")
+    )
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_compiled_plan_agrees_with_the_generic_path_or_declines(data: st.DataObject) -> None:
+    """A plan learned from one payload, given another of the same length (bytes changed anywhere:
+    length prefixes, bools, UTF-8, pubkeys, the tail), returns what decode_event + build_record
+    return, or None."""
+    layout, blob = data.draw(layout_and_blob())
+    program = layout.program
+    plan = plans.compile_plan(layout, blob)
+    if plan is None:
+        return
+    other = bytearray(blob)
+    shape = plans.shape_of(layout, blob)
+    prefixes = [offset for offset, _ in shape[2]] if shape is not None else []
+    for _ in range(data.draw(st.integers(0, 3))):
+        if len(prefixes) > 0 and data.draw(st.booleans()):  # the length prefixes that decide the version
+            at = data.draw(st.sampled_from(prefixes))
+            other[at : at + 4] = data.draw(st.integers(0, 48)).to_bytes(4, "little")
+        else:
+            other[data.draw(st.integers(8, len(other) - 1))] = data.draw(
+                st.sampled_from([0, 1, 2, 3, 0x80, 0xFF])
+            )
+    sources: list[Source] = ["logs", "cpi"]
+    source = data.draw(st.sampled_from(sources))
+    failed = data.draw(st.booleans())
+    fast_records: list[Any] | None = None if failed else []
+    fast_anomalies: list[Anomaly] = []
+    fast = plan(bytes(other), program, source, 2, 1, None, "sig", 9, None, fast_records, fast_anomalies)
+    if fast is None:
+        assert fast_records in (None, []) and fast_anomalies == []
+        return
+    slow_anomalies: list[Anomaly] = []
+    slow = decode_event(
+        program,
+        bytes(other),
+        source=source,
+        event_index=2,
+        ix_index=1,
+        inner_index=None,
+        anomalies=slow_anomalies,
+    )
+    assert (fast, fast_anomalies) == (slow, slow_anomalies)
+    if not failed:
+        record = build_record(slow, signature="sig", slot=9, block_time=None, instruction=None)
+        assert fast_records == ([] if record is None else [record])
+
+
+def test_fast_constructors_build_what_init_builds() -> None:
+    for cls in (*RECORD_TYPES, DecodedEvent, DecodedTx, Anomaly):
+        names = [f.name for f in dataclasses.fields(cls)]
+        values = [object() for _ in names]
+        built = constructor(cls)(*values)
+        expected = cls(**dict(zip(names, values, strict=True)))  # type: ignore[arg-type]
+        assert type(built) is cls and built == expected and repr(built) == repr(expected)
+        assert dataclasses.replace(built) == expected and copy.copy(built) == expected
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(built, names[0], 1)
+
+
+TRADE = EVENTS[PUMP][bytes.fromhex("bddb7fd34ee661ee")]
+
+
+@pytest.mark.parametrize(
+    ("at", "line"),
+    [
+        (3, "Program 11111111111111111111111111111111 invoke [1]"),  # a nested invoke read as top level
+        (3, "Program 11111111111111111111111111111111 invoke [2]x"),
+        (3, f"Program {PUMP} invoke [2]"),
+        (4, "Program 11111111111111111111111111111111 successful"),  # no longer a closing line
+        (4, "Program 11111111111111111111111111111111 success x"),  # still one
+        (4, f"Program {PUMP} success"),  # closes the wrong frame
+        (5, "Program data: AAAAAAAAAAAAAAAAAAAAAAAA"),  # a log line turned into an event
+        (5, "Program log: x\nProgram data: AAAAAAAAAAA="),
+        (5, "Log truncated"),
+        (6, "Program 11111111111111111111111111111111 invoke [2]"),  # a consumed line turned into a frame
+        (6, f"Program {PUMP} consumed 5 of 9 compute units"),  # still ignored
+        (7, "Program data: AAAA"),  # a different event
+        (7, "Program log: not an event"),
+    ],
+)
+def test_one_changed_line_decides_whether_the_learned_template_applies(at: int, line: str) -> None:
+    simple: dict[object, object] = {Prim("pubkey"): PUMP, Prim("bool"): False}
+    event = encode_event(
+        "TradeEvent", {f.name: simple.get(f.type, 0) for f in TRADE.fields_until("v3")}, "v3"
+    )
+    logs = [
+        "Program ComputeBudget111111111111111111111111111111 invoke [1]",
+        "Program ComputeBudget111111111111111111111111111111 success",
+        f"Program {PUMP} invoke [1]",
+        "Program 11111111111111111111111111111111 invoke [2]",
+        "Program 11111111111111111111111111111111 success",
+        "Program log: Instruction: Buy",
+        f"Program {PUMP} consumed 5 of 9 compute units",
+        program_data_line(event),
+        f"Program {PUMP} success",
+    ]
+    for _ in range(2):
+        decode_logs("sig", 7, logs, None)
+    assert logtemplate.find(logs) is not None
+    changed = [*logs[:at], line, *logs[at + 1 :]]
+    assert decode_logs("sig", 7, changed, None) == decode_logs_reference("sig", 7, changed, None)
+
+
+def test_a_plan_learned_on_a_tail_declines_a_payload_whose_tail_is_the_next_version() -> None:
+    simple: dict[object, object] = {Prim("pubkey"): PUMP, Prim("bool"): False}
+    v3 = encode_event("TradeEvent", {f.name: simple.get(f.type, 0) for f in TRADE.fields_until("v3")}, "v3")
+    learned = v3 + b"\x05\x00\x00\x00x"  # a u32 that cannot be ix_name's length: v3 + a 5-byte tail
+    plan = plans.compile_plan(TRADE, learned)
+    assert plan is not None
+    learned_event = plan(learned, PUMP, "logs", 0, 0, None, "sig", 1, None, [], [])
+    assert learned_event is not None and learned_event.layout_version == "v3"
+    v4 = v3 + b"\x01\x00\x00\x00x"  # same length, but now ix_name = "x": a complete v4
+    assert plan(v4, PUMP, "logs", 0, 0, None, "sig", 1, None, [], []) is None
+    anomalies: list[Anomaly] = []
+    event = decode_event(
+        PUMP, v4, source="logs", event_index=0, ix_index=0, inner_index=None, anomalies=anomalies
+    )
+    assert (event.layout_version, event.tail, anomalies) == ("v4", b"", [])

@@ -1,0 +1,165 @@
+"""Log templates: the hot path of the log scan, a memo of `scan_logs` guarded by exact checks.
+
+Finding the frame of each `Program data:` line needs the invoke stack, which depends on every
+`invoke` / `success` / `failed` line before it; reading ~70 lines one by one in Python costs
+~100 us on the project's VM. But the stack lines of a transaction are fixed runtime text
+("Program <id> invoke [2]"), and transactions built by the same program path print the same
+sequence of them: only data payloads, compute-unit counts and free log text change. So the
+result of `scan_logs` is remembered per *template*: which lines must be exactly equal, and which
+need only start with a given prefix, for `scan_logs` to read every line of a notification the way
+it read the first one.
+
+The rules (they follow `scan_logs` line by line): a `Program data: ` or `Program log: ` line is
+read by its prefix alone; any other `Program ` line with at least four space-separated parts is
+read from its first three (`Program <id> consumed `, `Program <id> failed: `,
+`Program return: <id> `), so those three parts are the prefix; an `invoke` line is read whole
+(`invoke [1]` vs deeper), and so is every other line. A notification matches a template when it
+has the same number of lines, every exact line is equal and every prefix line starts with its
+prefix: then `scan_logs` would take the same branch on every line, so it would find the same
+events, in the same frames, with no anomaly (templates are only learned from scans without
+anomalies or truncation). That holds for any input, not only for runtime-shaped logs; nothing
+here relies on line content the checks did not compare.
+
+Checks are C-level (`itemgetter` + tuple equality for the exact lines, `map(str.startswith)` for
+the prefixes), about 5 us for a 70-line notification. Lookup is by (line count, first line, last
+line), a few templates per key. The cache is bounded; a miss costs the line-by-line scan plus
+learning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+DATA_PREFIX = "Program data: "
+LOG_PREFIX = "Program log: "
+PROGRAM_PREFIX = "Program "
+PER_KEY = 4
+MAX_TEMPLATES = 4096
+
+Getter = Callable[[Sequence[str]], tuple[str, ...]]
+# (line index, program, top-level frame ordinal, inner index) of each event data line
+TemplateEvent = tuple[int, str, int, int | None]
+
+
+def _getter(indices: Sequence[int]) -> Getter:
+    """The lines at `indices`, always as a tuple (itemgetter returns a bare item for one index)."""
+    if not indices:
+        return lambda lines: ()
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda lines: (lines[only],)
+    getter: Getter = itemgetter(*indices)
+    return getter
+
+
+class Template:
+    __slots__ = ("events", "exact", "exact_at", "prefix_at", "prefixes")
+
+    def __init__(
+        self,
+        exact_at: Sequence[int],
+        exact: tuple[str, ...],
+        prefix_at: Sequence[int],
+        prefixes: tuple[str, ...],
+        events: tuple[TemplateEvent, ...],
+    ) -> None:
+        self.exact_at = _getter(exact_at)
+        self.exact = exact
+        self.prefix_at = _getter(prefix_at)
+        self.prefixes = prefixes
+        self.events = events
+
+    def matches(self, lines: Sequence[str]) -> bool:
+        """Raises TypeError when a checked entry is not a string."""
+        return self.exact_at(lines) == self.exact and all(
+            map(str.startswith, self.prefix_at(lines), self.prefixes)
+        )
+
+
+_templates: dict[tuple[int, str, str], list[Template]] = {}
+_count = 0
+_lines: dict[str, str] = {}  # one copy of each exact line text kept by the templates
+_seen: dict[tuple[int, str, str], None] = {}  # keys missed once, not learned yet
+MAX_SEEN = 16384
+
+
+def find(lines: Sequence[str]) -> Template | None:
+    """The template `lines` match, if one was learned. `lines` must not be empty.
+
+    Raises TypeError when an entry it looks at is not a hashable string-like value; the caller
+    treats that as malformed input.
+    """
+    candidates = _templates.get((len(lines), lines[0], lines[-1]))
+    if candidates is not None:
+        for template in candidates:
+            if template.matches(lines):
+                return template
+    return None
+
+
+def line_check(line: str) -> tuple[bool, str]:
+    """(exact, text): the check under which `scan_logs` reads any line passing it like `line`."""
+    if line.startswith(DATA_PREFIX):
+        return False, DATA_PREFIX
+    if line.startswith(LOG_PREFIX):
+        return False, LOG_PREFIX
+    if line.startswith(PROGRAM_PREFIX):
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] != "invoke":
+            return False, f"{parts[0]} {parts[1]} {parts[2]} "
+    return True, line
+
+
+def remember(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Template | None:
+    """Learn the scan of `lines` (which must have had no anomaly and no truncation) when its key
+    (line count, first and last line) was seen before: a notification whose shape never recurs
+    costs only its scan, not the learning as well."""
+    key = (len(lines), lines[0], lines[-1])
+    if key not in _templates and key not in _seen:
+        if len(_seen) >= MAX_SEEN:
+            _seen.clear()
+        _seen[key] = None
+        return None
+    _seen.pop(key, None)
+    return learn(lines, events)
+
+
+def learn(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Template:
+    """Remember the scan of `lines` (which must have had no anomaly and no truncation)."""
+    global _count
+    exact_at: list[int] = []
+    exact: list[str] = []
+    prefix_at: list[int] = []
+    prefixes: list[str] = []
+    for index, line in enumerate(lines):
+        whole, text = line_check(line)
+        if whole:
+            exact_at.append(index)
+            exact.append(_lines.setdefault(text, text))
+        else:
+            prefix_at.append(index)
+            prefixes.append(text)
+    template = Template(exact_at, tuple(exact), prefix_at, tuple(prefixes), events)
+    if _count >= MAX_TEMPLATES:
+        clear()
+    key = (len(lines), lines[0], lines[-1])
+    candidates = _templates.setdefault(key, [])
+    if len(candidates) >= PER_KEY:
+        candidates.pop()
+        _count -= 1
+    candidates.insert(0, template)
+    _count += 1
+    return template
+
+
+def clear() -> None:
+    global _count
+    _templates.clear()
+    _lines.clear()
+    _seen.clear()
+    _count = 0
+
+
+def size() -> int:
+    return _count
