@@ -21,10 +21,9 @@ from typing import Any, Protocol
 import structlog
 
 from sim.config import SimConfig
-from sim.generator import NO_MANIFEST, read_header
 from sim.ledger import Entry
 from sim.scenario.body import Generated, to_entry
-from sim.scenario.stream import Unpacker
+from sim.scenario.stream import NO_MANIFEST, Unpacker, read_header
 
 log = structlog.get_logger("sim.feed")
 

@@ -14,26 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from sim.clock import ChainClock
 from sim.config import SimConfig
 from sim.faults import parse_faults
-from sim.scenario.body import Generated
 from sim.scenario.lifecycle import World
-from sim.scenario.stream import Packer
+from sim.scenario.stream import NO_MANIFEST, file_header, frames
 
-NO_MANIFEST = "--no-manifest"  # nobody reads manifest rows: skip building them
-BATCH = 256
-BATCH_S = 0.02  # a partial batch goes out after this long
 PIPE_BYTES = 1 << 20  # ask for a 1 MiB pipe (Linux F_SETPIPE_SZ); the default is 64 KiB
-FILE_MAGIC = b"pumpflow-sim stream 1\n"
 
 
 def world_of(cfg: SimConfig, *, manifest: bool) -> World:
@@ -42,41 +33,7 @@ def world_of(cfg: SimConfig, *, manifest: bool) -> World:
     )
 
 
-def frames(world: World, *, until_s: float | None = None) -> Iterator[bytes]:
-    """Length-prefixed batches of generated transactions (`scenario.stream`), until emission
-    second `until_s` (forever without it)."""
-    packer = Packer()
-    batch: list[Generated] = []
-    started = time.monotonic()
-    while True:
-        g = world.next()
-        done = until_s is not None and g.t >= until_s
-        if not done:
-            batch.append(g)
-        if batch and (done or len(batch) >= BATCH or time.monotonic() - started >= BATCH_S):
-            data = packer.batch(batch)
-            yield len(data).to_bytes(4, "big") + data
-            batch = []
-            started = time.monotonic()
-        if done:
-            return
-
-
 # --- ahead of time: a stream file ----------------------------------------------------------------
-
-
-def generation_settings(cfg: SimConfig) -> dict[str, Any]:
-    """The options that decide the generated transactions (a replay must be run with the same)."""
-    return {
-        "seed": cfg.seed,
-        "rate": cfg.rate,
-        "speed": cfg.speed,
-        "layout": cfg.layout,
-        "signatures": cfg.signatures,
-        "base_slot": cfg.base_slot,
-        "base_time": cfg.base_time,
-        "truncate": parse_faults(cfg.faults).truncate_p,
-    }
 
 
 def pregenerate(cfg: SimConfig, path: Path) -> int:
@@ -86,24 +43,10 @@ def pregenerate(cfg: SimConfig, path: Path) -> int:
         raise ValueError("--pregenerate needs --duration (the emission seconds to generate)")
     world = world_of(cfg, manifest=True)
     with path.open("wb") as out:
-        header = json.dumps(generation_settings(cfg)).encode()
-        out.write(FILE_MAGIC + len(header).to_bytes(4, "big") + header)
-        for frame in frames(world, until_s=cfg.duration):
+        out.write(file_header(cfg))
+        for frame in frames(world.next, until_s=cfg.duration):
             out.write(frame)
     return world.count - 1
-
-
-def read_header(stream: Any, cfg: SimConfig) -> None:
-    """Check a stream file's magic and that it was generated with `cfg`'s settings."""
-    if stream.read(len(FILE_MAGIC)) != FILE_MAGIC:
-        raise ValueError("not a simulator stream file (made by python -m sim --pregenerate)")
-    size = int.from_bytes(stream.read(4), "big")
-    recorded = json.loads(stream.read(size))
-    wanted = generation_settings(cfg)
-    differ = sorted(k for k in wanted if recorded.get(k) != wanted[k])
-    if differ:
-        found = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
-        raise ValueError(f"stream file was generated with other settings: {found}")
 
 
 # --- in a process of its own -----------------------------------------------------------------------
@@ -116,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     fd = sys.stdout.fileno()
     _grow_pipe(fd)
     try:
-        for frame in frames(world):
+        for frame in frames(world.next):
             view = memoryview(frame)
             while view:
                 view = view[os.write(fd, view) :]

@@ -10,14 +10,22 @@ JSON parts (`ledger.LogParts`, one shared tuple per shape), which are sent once 
 by number.
 
 A batch is `pickle.dumps((new_addresses, new_log_parts, [packed transaction, ...]))`; `Packer`
-and `Unpacker` are the two ends.
+and `Unpacker` are the two ends. `frames` cuts a generator's output into length-prefixed batches,
+for the generator process's pipe and for stream files (`--pregenerate`), which start with a
+header naming the settings they were generated with.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
+import time
 from array import array
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from sim.config import SimConfig
+from sim.faults import parse_faults
 from sim.ledger import LogParts
 from sim.scenario.body import Generated
 
@@ -83,3 +91,64 @@ class Unpacker:
             )
             for p in packed
         ]
+
+
+# --- frames and stream files ---------------------------------------------------------------------
+
+NO_MANIFEST = "--no-manifest"  # the generator process's flag: nobody reads manifest rows
+BATCH = 256
+BATCH_S = 0.02  # a partial batch goes out after this long
+FILE_MAGIC = b"pumpflow-sim stream 1\n"
+
+
+def frames(generate: Callable[[], Generated], *, until_s: float | None = None) -> Iterator[bytes]:
+    """Length-prefixed (4 bytes, big-endian) batches of up to `BATCH` transactions from
+    `generate` (a `World.next`), in generation order, until emission second `until_s` (forever
+    without it)."""
+    packer = Packer()
+    batch: list[Generated] = []
+    started = time.monotonic()
+    while True:
+        g = generate()
+        done = until_s is not None and g.t >= until_s
+        if not done:
+            batch.append(g)
+        if batch and (done or len(batch) >= BATCH or time.monotonic() - started >= BATCH_S):
+            data = packer.batch(batch)
+            yield len(data).to_bytes(4, "big") + data
+            batch = []
+            started = time.monotonic()
+        if done:
+            return
+
+
+def generation_settings(cfg: SimConfig) -> dict[str, Any]:
+    """The options that decide the generated transactions (a replay must be run with the same)."""
+    return {
+        "seed": cfg.seed,
+        "rate": cfg.rate,
+        "speed": cfg.speed,
+        "layout": cfg.layout,
+        "signatures": cfg.signatures,
+        "base_slot": cfg.base_slot,
+        "base_time": cfg.base_time,
+        "truncate": parse_faults(cfg.faults).truncate_p,
+    }
+
+
+def file_header(cfg: SimConfig) -> bytes:
+    header = json.dumps(generation_settings(cfg)).encode()
+    return FILE_MAGIC + len(header).to_bytes(4, "big") + header
+
+
+def read_header(stream: Any, cfg: SimConfig) -> None:
+    """Check a stream file's magic and that it was generated with `cfg`'s settings."""
+    if stream.read(len(FILE_MAGIC)) != FILE_MAGIC:
+        raise ValueError("not a simulator stream file (made by python -m sim --pregenerate)")
+    size = int.from_bytes(stream.read(4), "big")
+    recorded = json.loads(stream.read(size))
+    wanted = generation_settings(cfg)
+    differ = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+    if differ:
+        found = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
+        raise ValueError(f"stream file was generated with other settings: {found}")

@@ -209,3 +209,36 @@ def test_fast_traffic_trades_more_in_about_as_many_markets():
         fast.next()
     assert len(fast.markets) <= len(slow.markets) + 10
     assert len(fast.active) < 60
+
+
+@pytest.mark.parametrize("layout", ["v0", "v3", "v5", "v8"])
+def test_compiled_encoders_write_the_decoders_bytes(layout, monkeypatch):
+    from executor.decode import encode as reference
+    from sim.scenario import lifecycle
+
+    seen: set[str] = set()
+
+    def checked(ours: Any, theirs: Any, kind: str) -> Any:
+        def encode(*args: Any, **kw: Any) -> bytes:
+            data: bytes = ours(*args, **kw)
+            assert data == theirs(*args, **kw), (kind, args[0])
+            seen.add(f"{kind}:{args[0] if kind != 'instruction' else args[1]}")
+            return data
+
+        return encode
+
+    monkeypatch.setattr(
+        lifecycle, "encode_event", checked(lifecycle.encode_event, reference.encode_event, "event")
+    )
+    monkeypatch.setattr(
+        lifecycle,
+        "encode_instruction",
+        checked(lifecycle.encode_instruction, reference.encode_instruction, "instruction"),
+    )
+    monkeypatch.setattr(
+        lifecycle, "encode_account", checked(lifecycle.encode_account, reference.encode_account, "account")
+    )
+    world = _world(SimConfig(seed=11, rate=80, speed=10, layout=layout, signatures="fast"))
+    for _ in range(800):
+        world.next()
+    assert {"event:TradeEvent", "event:CreateEvent", "instruction:sell", "account:BondingCurve"} <= seen
