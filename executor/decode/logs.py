@@ -23,7 +23,7 @@ from executor.decode.events import decode_event
 from executor.decode.frozen import constructor
 from executor.decode.layouts import EVENT_PROGRAMS
 from executor.decode.model import Anomaly, DecodedEvent, DecodedTx
-from executor.decode.plans import decode_logged_event
+from executor.decode.plans import PLANS, decode_logged_event
 from executor.decode.records import Record, build_record
 
 TRUNCATED_MARKER = "Log truncated"
@@ -131,41 +131,84 @@ def decode_logs(
             template = logtemplate.find(lines)
         except (TypeError, AttributeError):  # an entry that is not a string: the scan reports it
             template = None
-    # (program, data, base64 valid, frame, inner index) of each event data line
-    items: list[tuple[str, bytes, bool, int, int | None]]
-    if template is not None:
-        anomalies: list[Anomaly] = []
-        truncated = False
-        items = []
-        for at, program, frame, inner in template.events:
+    failed = err is not None
+    records: list[Record] | None = None if failed else []
+    events: list[DecodedEvent] = []
+    anomalies: list[Anomaly] = []
+    if template is not None:  # the hot path: no scan; each event through its compiled plan
+        for index, (at, program, frame, inner) in enumerate(template.events):
             payload = lines[at][_DATA_LEN:]
-            if " " in payload:
+            data = None
+            if " " not in payload:
+                try:
+                    data = a2b_base64(payload)
+                except (binascii.Error, ValueError):
+                    data = None
+            if data is None:  # several slices, or not base64
                 item = _log_event(program, lines[at], frame, inner, at)
-                items.append((program, item.data, item.valid, frame, inner))
-                continue
-            try:
-                items.append((program, a2b_base64(payload), True, frame, inner))
-            except (binascii.Error, ValueError):
-                items.append((program, b"", False, frame, inner))
+                data = item.data
+                if not item.valid:
+                    anomalies.append(Anomaly("event_decode_error", program, None, "invalid base64", index))
+            event = None
+            compiled = PLANS[program].get(data[:8])
+            if compiled is not None:
+                for plan in compiled.by_length.get(len(data), ()):
+                    event = plan(
+                        data,
+                        program,
+                        "logs",
+                        index,
+                        frame,
+                        inner,
+                        signature,
+                        slot,
+                        block_time,
+                        records,
+                        anomalies,
+                    )
+                    if event is not None:
+                        break
+            if event is None:
+                event = decode_logged_event(
+                    program,
+                    data,
+                    "logs",
+                    index,
+                    frame,
+                    inner,
+                    signature,
+                    slot,
+                    block_time,
+                    records,
+                    anomalies,
+                )
+            events.append(event)
+        truncated = False
     else:
         scan = _scan(lines)
         anomalies, truncated = scan.anomalies, scan.truncated
-        items = [(e.program, e.data, e.valid, e.frame, e.inner_index) for e in scan.events]
         if lines and not anomalies and not truncated:
             logtemplate.remember(
                 lines, tuple((e.line, e.program, e.frame, e.inner_index) for e in scan.events)
             )
-    failed = err is not None
-    records: list[Record] | None = None if failed else []
-    events: list[DecodedEvent] = []
-    for index, (program, data, valid, frame, inner) in enumerate(items):
-        if not valid:
-            anomalies.append(Anomaly("event_decode_error", program, None, "invalid base64", index))
-        events.append(
-            decode_logged_event(
-                program, data, "logs", index, frame, inner, signature, slot, block_time, records, anomalies
+        for index, item in enumerate(scan.events):
+            if not item.valid:
+                anomalies.append(Anomaly("event_decode_error", item.program, None, "invalid base64", index))
+            events.append(
+                decode_logged_event(
+                    item.program,
+                    item.data,
+                    "logs",
+                    index,
+                    item.frame,
+                    item.inner_index,
+                    signature,
+                    slot,
+                    block_time,
+                    records,
+                    anomalies,
+                )
             )
-        )
     return _new_tx(
         signature,
         slot,

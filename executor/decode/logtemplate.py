@@ -29,7 +29,7 @@ learning.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import itemgetter
+from operator import itemgetter, le, lt
 
 DATA_PREFIX = "Program data: "
 LOG_PREFIX = "Program log: "
@@ -54,27 +54,51 @@ def _getter(indices: Sequence[int]) -> Getter:
 
 
 class Template:
-    __slots__ = ("events", "exact", "exact_at", "prefix_at", "prefixes")
+    __slots__ = (
+        "checks",
+        "events",
+        "exact",
+        "exact_at",
+        "prefix_at",
+        "prefix_ends",
+        "prefixes",
+        "probe",
+        "probe_at",
+    )
 
-    def __init__(
-        self,
-        exact_at: Sequence[int],
-        exact: tuple[str, ...],
-        prefix_at: Sequence[int],
-        prefixes: tuple[str, ...],
-        events: tuple[TemplateEvent, ...],
-    ) -> None:
-        self.exact_at = _getter(exact_at)
-        self.exact = exact
-        self.prefix_at = _getter(prefix_at)
-        self.prefixes = prefixes
+    def __init__(self, checks: tuple[tuple[bool, str], ...], events: tuple[TemplateEvent, ...]) -> None:
+        self.checks = checks  # (exact, text) per line
         self.events = events
+        exact_at = [i for i, (whole, _) in enumerate(checks) if whole]
+        prefix_at = [i for i, (whole, _) in enumerate(checks) if not whole]
+        self.exact_at = _getter(exact_at)
+        self.exact = tuple(checks[i][1] for i in exact_at)
+        self.prefix_at = _getter(prefix_at)
+        self.prefixes = tuple(checks[i][1] for i in prefix_at)
+        # `line.startswith(p)` is `p <= line < p'`, p' = p with its last character incremented:
+        # two C-level comparisons per line are cheaper than a `startswith` call
+        self.prefix_ends = tuple(p[:-1] + chr(ord(p[-1]) + 1) for p in self.prefixes)
+        # one exact line compared before the rest, to pass over templates of the same key quickly
+        self.probe_at = exact_at[len(exact_at) // 2] if exact_at else -1
+        self.probe = checks[self.probe_at][1] if exact_at else ""
 
     def matches(self, lines: Sequence[str]) -> bool:
         """Raises TypeError when a checked entry is not a string."""
-        return self.exact_at(lines) == self.exact and all(
-            map(str.startswith, self.prefix_at(lines), self.prefixes)
-        )
+        if self.probe_at >= 0 and lines[self.probe_at] != self.probe:
+            return False
+        if self.exact_at(lines) != self.exact:
+            return False
+        prefixed = self.prefix_at(lines)
+        return all(map(le, self.prefixes, prefixed)) and all(map(lt, prefixed, self.prefix_ends))
+
+    def discriminate(self, other: Template) -> None:
+        """Probe a line where `other` (a template of the same key) checks something else."""
+        if self.probe_at >= 0 and other.checks[self.probe_at] != self.checks[self.probe_at]:
+            return
+        for at, check in enumerate(self.checks):
+            if check[0] and other.checks[at] != check:
+                self.probe_at, self.probe = at, check[1]
+                return
 
 
 _templates: dict[tuple[int, str, str], list[Template]] = {}
@@ -128,27 +152,22 @@ def remember(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Templat
 def learn(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Template:
     """Remember the scan of `lines` (which must have had no anomaly and no truncation)."""
     global _count
-    exact_at: list[int] = []
-    exact: list[str] = []
-    prefix_at: list[int] = []
-    prefixes: list[str] = []
-    for index, line in enumerate(lines):
+    checks = []
+    for line in lines:
         whole, text = line_check(line)
-        if whole:
-            exact_at.append(index)
-            exact.append(_lines.setdefault(text, text))
-        else:
-            prefix_at.append(index)
-            prefixes.append(text)
-    template = Template(exact_at, tuple(exact), prefix_at, tuple(prefixes), events)
+        checks.append((whole, _lines.setdefault(text, text) if whole else text))
+    template = Template(tuple(checks), events)
     if _count >= MAX_TEMPLATES:
         clear()
     key = (len(lines), lines[0], lines[-1])
-    candidates = _templates.setdefault(key, [])
-    if len(candidates) >= PER_KEY:
-        candidates.pop()
+    siblings = _templates.setdefault(key, [])
+    if len(siblings) >= PER_KEY:
+        siblings.pop()
         _count -= 1
-    candidates.insert(0, template)
+    for sibling in siblings:
+        template.discriminate(sibling)
+        sibling.discriminate(template)
+    siblings.insert(0, template)
     _count += 1
     return template
 

@@ -8,16 +8,17 @@ though, is a handful of shapes: a TradeEvent of one layout version whose `ix_nam
 discriminator, payload length, and the length prefix of every string and vector the layout
 reads); for a given shape every field sits at a fixed offset.
 
-After a (program, discriminator, length) has been decoded twice the generic way, the shape of
-the payload is compiled into one Python function: a single `struct.unpack_from` of the whole
-payload (length prefixes included), guards that the prefixes have the learned values (else the
-function returns None and the generic path decodes), the bool and UTF-8 checks (any failure
-also returns None, so the generic path raises the exact error), pubkeys through the base58
-cache, then the fields dict as one literal, the `DecodedEvent` and the record built by plain slot
-stores (`frozen.builder_class`). Which version a payload is, and where its unknown tail starts,
-is decided exactly as `Layout.decode` decides it: the plan guards every length prefix that
-decision reads. A new plan is checked against the generic path on the payload it was learned
-from before it is used, and tests/decode compares both on random and recorded payloads.
+After a shape has been decoded twice the generic way it is compiled into one Python function
+(one-off shapes, such as most CreateEvent name/symbol/uri lengths, never are: a compile costs
+about 1 ms): a single `struct.unpack_from` of the whole payload (length prefixes included),
+guards that the prefixes have the learned values (else the function returns None and the
+generic path decodes), the bool and UTF-8 checks (any failure also returns None, so the generic
+path raises the exact error), pubkeys through the base58 cache, then the fields dict as one
+literal, the `DecodedEvent` and the record built by plain slot stores (`frozen.builder_class`).
+Which version a payload is, and where its unknown tail starts, is decided exactly as
+`Layout.decode` decides it: the plan guards every length prefix that decision reads. A new plan
+is checked against the generic path on the payload it was learned from before it is used, and
+tests/decode compares both on random and recorded payloads.
 
 Plans exist for payloads made of primitives, strings, bytes, vectors and arrays of primitives,
 and vectors of structs of primitives (every event the IDLs define); anything else, unknown
@@ -52,11 +53,12 @@ from executor.decode.records import (
 # plan(data, program, source, event_index, ix_index, inner_index, signature, slot, block_time,
 #      records or None, anomalies) -> the DecodedEvent, or None when the payload is not its shape
 Plan = Callable[..., DecodedEvent | None]
+ShapeKey = tuple[int, tuple[tuple[int, int], ...]]
 
-COMPILE_AFTER = 2  # generic decodes of a (program, discriminator, length) before compiling it
+COMPILE_AFTER = 2  # generic decodes of one shape before it is compiled
 PLANS_PER_LENGTH = 4
 MAX_PLANS = 512
-MAX_LENGTHS = 256  # lengths counted per layout before the counts start over
+MAX_SHAPES = 1024  # shapes counted per layout before the counts start over
 MAX_ITEMS = 400  # values one plan unpacks (a long vector is left to the generic reader)
 
 _CODES = {
@@ -81,17 +83,19 @@ class _Unplannable(Exception):
 
 
 @dataclass(slots=True)
-class _Shapes:
+class Shapes:
     """The plans of one event layout, by payload length (discriminator included)."""
 
     layout: Layout
     by_length: dict[int, list[Plan]] = field(default_factory=dict)
-    seen: dict[int, int] = field(default_factory=dict)
-    unplannable: set[int] = field(default_factory=set)
+    # generic decodes per shape (payload length, (offset, value) of each length prefix read)
+    seen: dict[ShapeKey, int] = field(default_factory=dict)
+    done: set[ShapeKey] = field(default_factory=set)  # shapes compiled, or found unplannable
 
 
-_TABLES: dict[str, dict[bytes, _Shapes]] = {
-    program: {disc: _Shapes(layout) for disc, layout in table.items()} for program, table in EVENTS.items()
+# program -> discriminator -> the plans of that event layout (decode_logs reads it directly)
+PLANS: dict[str, dict[bytes, Shapes]] = {
+    program: {disc: Shapes(layout) for disc, layout in table.items()} for program, table in EVENTS.items()
 }
 _plan_count = 0
 _generic = 0
@@ -112,7 +116,7 @@ def decode_logged_event(
 ) -> DecodedEvent:
     """`decode_event`, plus its record appended to `records` (unless None), through a plan when
     one fits. Same results, anomalies and order as the generic path."""
-    table = _TABLES.get(program)
+    table = PLANS.get(program)
     shapes = table.get(data[:8]) if table is not None else None
     if shapes is not None:
         plans = shapes.by_length.get(len(data))
@@ -153,20 +157,27 @@ def decode_logged_event(
     return event
 
 
-def _count_and_compile(shapes: _Shapes, data: bytes) -> None:
+def _count_and_compile(shapes: Shapes, data: bytes) -> None:
+    """Count a generic decode of this shape; compile the shape on its `COMPILE_AFTER`th."""
     global _plan_count
     length = len(data)
-    if length in shapes.unplannable or len(shapes.by_length.get(length, ())) >= PLANS_PER_LENGTH:
+    if len(shapes.by_length.get(length, ())) >= PLANS_PER_LENGTH:
         return
-    if len(shapes.seen) >= MAX_LENGTHS:
+    shape = shape_of(shapes.layout, data)
+    if shape is None:
+        return
+    key = (length, tuple(shape[2]))
+    if key in shapes.done:  # compiled (its plan declined this payload), or cannot be
+        return
+    if len(shapes.seen) >= MAX_SHAPES:
         shapes.seen.clear()
-    seen = shapes.seen[length] = shapes.seen.get(length, 0) + 1
+    seen = shapes.seen[key] = shapes.seen.get(key, 0) + 1
     if seen < COMPILE_AFTER:
         return
-    shapes.seen.pop(length, None)
+    del shapes.seen[key]
+    shapes.done.add(key)
     plan = compile_plan(shapes.layout, data)
     if plan is None:
-        shapes.unplannable.add(length)
         return
     if _plan_count >= MAX_PLANS:
         clear()
@@ -177,11 +188,11 @@ def _count_and_compile(shapes: _Shapes, data: bytes) -> None:
 def clear() -> None:
     """Forget every plan (the cache is bounded; tests use it to start cold)."""
     global _plan_count
-    for table in _TABLES.values():
+    for table in PLANS.values():
         for shapes in table.values():
             shapes.by_length.clear()
             shapes.seen.clear()
-            shapes.unplannable.clear()
+            shapes.done.clear()
     _plan_count = 0
 
 
