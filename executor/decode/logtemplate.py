@@ -20,10 +20,18 @@ events, in the same frames, with no anomaly (templates are only learned from sca
 anomalies or truncation). That holds for any input, not only for runtime-shaped logs; nothing
 here relies on line content the checks did not compare.
 
-Checks are C-level (`itemgetter` + tuple equality for the exact lines, `map(str.startswith)` for
-the prefixes), about 5 us for a 70-line notification. Lookup is by (line count, first line, last
-line), a few templates per key. The cache is bounded; a miss costs the line-by-line scan plus
-learning.
+Log text and return data (`Program log: `, `Program return: <id> `) mostly repeat too, and a
+whole-line comparison is several times cheaper than a prefix test, so they start as exact lines
+("soft"); when a notification matches a template except in some soft lines, those lines are read
+by prefix from then on (`Template.generalize`).
+
+Checks are C-level: `itemgetter` and one tuple comparison for the exact lines, and for each
+prefix line `p <= line < p'` (`p'` = `p` with its last character incremented, which is the same
+as `line.startswith(p)` and cheaper to call through `map`); one exact line chosen to tell
+templates of the same key apart (`probe`) is compared first. About 6 us for a 70-line
+notification on the project's VM. Lookup is by (line count, first line, last line), at most
+`PER_KEY` templates per key. The cache is bounded; a miss costs the line-by-line scan, and the
+second miss of a key also learns its template.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from operator import itemgetter, le, lt
 DATA_PREFIX = "Program data: "
 LOG_PREFIX = "Program log: "
 PROGRAM_PREFIX = "Program "
+RETURN_PREFIX = "Program return: "
 PER_KEY = 4
 MAX_TEMPLATES = 4096
 
@@ -59,28 +68,42 @@ class Template:
         "events",
         "exact",
         "exact_at",
+        "hard",
+        "hard_at",
         "prefix_at",
         "prefix_ends",
         "prefixes",
         "probe",
         "probe_at",
+        "soft",
     )
 
-    def __init__(self, checks: tuple[tuple[bool, str], ...], events: tuple[TemplateEvent, ...]) -> None:
+    def __init__(
+        self, checks: list[tuple[bool, str]], soft: dict[int, str], events: tuple[TemplateEvent, ...]
+    ) -> None:
         self.checks = checks  # (exact, text) per line
+        self.soft = soft  # line -> prefix, for the exact lines that a prefix would do for
         self.events = events
+        self.probe_at = -1
+        self._compile()
+
+    def _compile(self) -> None:
+        checks = self.checks
         exact_at = [i for i, (whole, _) in enumerate(checks) if whole]
         prefix_at = [i for i, (whole, _) in enumerate(checks) if not whole]
         self.exact_at = _getter(exact_at)
         self.exact = tuple(checks[i][1] for i in exact_at)
+        hard_at = [i for i in exact_at if i not in self.soft]
+        self.hard_at = _getter(hard_at)
+        self.hard = tuple(checks[i][1] for i in hard_at)
         self.prefix_at = _getter(prefix_at)
         self.prefixes = tuple(checks[i][1] for i in prefix_at)
-        # `line.startswith(p)` is `p <= line < p'`, p' = p with its last character incremented:
-        # two C-level comparisons per line are cheaper than a `startswith` call
+        # `line.startswith(p)` is `p <= line < p'`, p' = p with its last character incremented
         self.prefix_ends = tuple(p[:-1] + chr(ord(p[-1]) + 1) for p in self.prefixes)
         # one exact line compared before the rest, to pass over templates of the same key quickly
-        self.probe_at = exact_at[len(exact_at) // 2] if exact_at else -1
-        self.probe = checks[self.probe_at][1] if exact_at else ""
+        if self.probe_at < 0 or not checks[self.probe_at][0]:
+            self.probe_at = exact_at[len(exact_at) // 2] if exact_at else -1
+        self.probe = checks[self.probe_at][1] if self.probe_at >= 0 else ""
 
     def matches(self, lines: Sequence[str]) -> bool:
         """Raises TypeError when a checked entry is not a string."""
@@ -90,6 +113,27 @@ class Template:
             return False
         prefixed = self.prefix_at(lines)
         return all(map(le, self.prefixes, prefixed)) and all(map(lt, prefixed, self.prefix_ends))
+
+    def generalize(self, lines: Sequence[str]) -> bool:
+        """Whether `lines` match once the soft lines they differ in are read by prefix; if so the
+        template is changed to read those lines by prefix from now on."""
+        if self.hard_at(lines) != self.hard:
+            return False
+        differ = []
+        for at, ((whole, text), line) in enumerate(zip(self.checks, lines, strict=True)):
+            if whole:
+                if line == text:
+                    continue
+                prefix = self.soft.get(at)
+                if prefix is None or not line.startswith(prefix):
+                    return False  # (a hard line was compared above; this is for safety)
+                differ.append(at)
+            elif not line.startswith(text):
+                return False
+        for at in differ:
+            self.checks[at] = (False, self.soft.pop(at))
+        self._compile()
+        return True
 
     def discriminate(self, other: Template) -> None:
         """Probe a line where `other` (a template of the same key) checks something else."""
@@ -118,6 +162,9 @@ def find(lines: Sequence[str]) -> Template | None:
     if candidates is not None:
         for template in candidates:
             if template.matches(lines):
+                return template
+        for template in candidates:
+            if template.soft and template.generalize(lines):
                 return template
     return None
 
@@ -153,10 +200,15 @@ def learn(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Template:
     """Remember the scan of `lines` (which must have had no anomaly and no truncation)."""
     global _count
     checks = []
-    for line in lines:
+    soft = {}
+    for at, line in enumerate(lines):
         whole, text = line_check(line)
+        if not whole and (text == LOG_PREFIX or text.startswith(RETURN_PREFIX)):
+            # log text and return data mostly repeat: compared whole until they do not
+            soft[at] = text
+            whole, text = True, line
         checks.append((whole, _lines.setdefault(text, text) if whole else text))
-    template = Template(tuple(checks), events)
+    template = Template(checks, soft, events)
     if _count >= MAX_TEMPLATES:
         clear()
     key = (len(lines), lines[0], lines[-1])

@@ -660,3 +660,36 @@ def test_a_plan_learned_on_a_tail_declines_a_payload_whose_tail_is_the_next_vers
         PUMP, v4, source="logs", event_index=0, ix_index=0, inner_index=None, anomalies=anomalies
     )
     assert (event.layout_version, event.tail, anomalies) == ("v4", b"", [])
+
+
+def test_a_template_reads_log_text_by_prefix_once_it_varies() -> None:
+    """Log and return lines are compared whole until a notification differs only there; then
+    the template reads them by prefix (and still agrees with the reference)."""
+    first = [
+        f"Program {PUMP} invoke [1]",
+        "Program log: Instruction: Buy",
+        "Program return: 11111111111111111111111111111111 AAAA",
+        "Program data: AAAAAAAAAAA=",
+        f"Program {PUMP} success",
+    ]
+    for _ in range(2):
+        decode_logs("sig", 7, first, None)
+    template = logtemplate.find(first)
+    assert template is not None and template.soft == {
+        1: "Program log: ",
+        2: "Program return: 11111111111111111111111111111111 ",
+    }
+    second = [*first[:1], "Program log: Instruction: Sell", *first[2:]]
+    assert decode_logs("sig", 7, second, None) == decode_logs_reference("sig", 7, second, None)
+    assert logtemplate.find(second) is template and template.soft == {
+        2: "Program return: 11111111111111111111111111111111 "
+    }
+    assert logtemplate.find(first) is template
+    third = [
+        *first[:1],
+        "Program log: x",
+        f"Program {PUMP} invoke [2]",
+        *first[3:],
+    ]  # a frame, not return data
+    assert logtemplate.find(third) is None
+    assert decode_logs("sig", 7, third, None) == decode_logs_reference("sig", 7, third, None)
