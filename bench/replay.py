@@ -27,6 +27,7 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,41 +99,53 @@ def _ts(seconds: int) -> Any:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def generate(url: str, seed: int, count: int) -> tuple[int, int, float]:
-    """Write `count` transactions of the economy `seed`; returns (raw rows, tx rows, seconds)."""
-    from sim.clock import ChainClock
-    from sim.config import SimConfig
-    from sim.faults import FaultPlan
-    from sim.scenario import lifecycle_feed
-
+def generate(url: str, seed: int, count: int) -> tuple[int, int, float, list[str]]:
+    """Write `count` transactions of the economy `seed`; returns (raw rows, tx rows, seconds, the
+    generator failures met). When the generator fails, the next economy (seed + 1,000,000) goes on."""
     started = time.perf_counter()
-    cfg = SimConfig(seed=seed, rate=RATE_PER_SEED, signatures="fast")
-    feed, _ = lifecycle_feed(cfg, ChainClock(cfg.base_slot, cfg.base_time, cfg.speed), FaultPlan())
+    failures: list[str] = []
 
     async def write() -> tuple[int, int]:
         conn = await asyncpg.connect(url)
         await init_jsonb(conn)
-        raws: list[tuple[Any, ...]] = []
-        txs: list[tuple[Any, ...]] = []
         n_raw = n_tx = 0
+        economy = seed
         try:
-            for _, entry in feed:
-                raw, tx = rows_of(entry)
-                raws.append(raw)
-                if tx is not None:
-                    txs.append(tx)
-                if len(raws) >= BATCH or n_raw + len(raws) >= count:
-                    await flush(conn, raws, txs)
-                    n_raw, n_tx = n_raw + len(raws), n_tx + len(txs)
-                    raws, txs = [], []
-                    if n_raw >= count:
-                        break
+            while n_raw < count:
+                raws: list[tuple[Any, ...]] = []
+                txs: list[tuple[Any, ...]] = []
+                try:
+                    for entry in economy_feed(economy):
+                        raw, tx = rows_of(entry)
+                        raws.append(raw)
+                        if tx is not None:
+                            txs.append(tx)
+                        if len(raws) >= BATCH or n_raw + len(raws) >= count:
+                            await flush(conn, raws, txs)
+                            n_raw, n_tx = n_raw + len(raws), n_tx + len(txs)
+                            raws, txs = [], []
+                            if n_raw >= count:
+                                break
+                except AssertionError as exc:  # the simulator's own consistency checks
+                    failures.append(f"seed {economy} after {n_raw:,} rows: {exc}")
+                    economy += 1_000_000
         finally:
             await conn.close()
         return n_raw, n_tx
 
     n_raw, n_tx = asyncio.run(write())
-    return n_raw, n_tx, time.perf_counter() - started
+    return n_raw, n_tx, time.perf_counter() - started, failures
+
+
+def economy_feed(seed: int) -> Iterator[Any]:
+    from sim.clock import ChainClock
+    from sim.config import SimConfig
+    from sim.faults import FaultPlan
+    from sim.scenario import lifecycle_feed
+
+    cfg = SimConfig(seed=seed, rate=RATE_PER_SEED, signatures="fast")
+    feed, _ = lifecycle_feed(cfg, ChainClock(cfg.base_slot, cfg.base_time, cfg.speed), FaultPlan())
+    return (entry for _, entry in feed)
 
 
 async def flush(
@@ -161,10 +174,34 @@ async def flush(
         )
 
 
+async def existing_rows(url: str) -> int:
+    """Rows of an interrupted generation (0 when the database is unusable): it is topped up."""
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return 0
+    try:
+        return int(await conn.fetchval("select count(*) from raw_logs"))
+    except asyncpg.PostgresError:
+        return 0
+    finally:
+        await conn.close()
+
+
+async def migrate(url: str, name: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "alembic", "upgrade", "head", cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    if await proc.wait():
+        raise SystemExit(f"alembic upgrade head failed on {name}")
+
+
 async def ensure_database(rows: int, processes: int, regenerate: bool) -> str:
     name = f"pumpflow_bench_replay_{rows}"
     url = database_url(name)
     admin = await asyncpg.connect(admin_url())
+    have = 0
     try:
         exists = await admin.fetchval("select 1 from pg_database where datname = $1", name)
         if exists and not regenerate:
@@ -178,29 +215,37 @@ async def ensure_database(rows: int, processes: int, regenerate: bool) -> str:
             if marker is not None and orjson.loads(marker).get("version") == GENERATOR_VERSION:
                 print(f"reusing {name}: {marker}", flush=True)
                 return url
-        await admin.execute(f"drop database if exists {name} with (force)")
-        await admin.execute(f"create database {name}")
+            have = 0 if marker is not None else await existing_rows(url)
+        if not exists or regenerate or have == 0:
+            await admin.execute(f"drop database if exists {name} with (force)")
+            await admin.execute(f"create database {name}")
+            await migrate(url, name)
+            have = 0
     finally:
         await admin.close()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alembic", "upgrade", "head", cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    if await proc.wait():
-        raise SystemExit(f"alembic upgrade head failed on {name}")
-    print(f"generating {rows:,} transactions into {name} ({processes} processes)...", flush=True)
+    todo = rows - have
+    print(
+        f"generating {todo:,} transactions into {name} ({processes} processes, {have:,} there)...", flush=True
+    )
     started = time.perf_counter()
-    shares = [rows // processes + (1 if i < rows % processes else 0) for i in range(processes)]
+    shares = [todo // processes + (1 if i < todo % processes else 0) for i in range(processes)]
+    first_seed = 1000 if not have else 100_000 + have  # a top-up uses economies of its own
     loop = asyncio.get_running_loop()
     with concurrent.futures.ProcessPoolExecutor(
         processes, mp_context=multiprocessing.get_context("spawn")
     ) as pool:
         done = await asyncio.gather(
-            *(loop.run_in_executor(pool, generate, url, 1000 + i, share) for i, share in enumerate(shares))
+            *(
+                loop.run_in_executor(pool, generate, url, first_seed + i, share)
+                for i, share in enumerate(shares)
+            )
         )
-    raw_rows, tx_rows = sum(d[0] for d in done), sum(d[1] for d in done)
+    for failure in (f for d in done for f in d[3]):
+        print(f"  the simulator's generator failed ({failure}); went on with another economy", flush=True)
     conn = await asyncpg.connect(url)
     try:
+        raw_rows = await conn.fetchval("select count(*) from raw_logs")
+        tx_rows = await conn.fetchval("select count(*) from transactions")
         await conn.execute("analyze")
         marker = {"version": GENERATOR_VERSION, "raw_logs": raw_rows, "transactions": tx_rows}
         await conn.execute(

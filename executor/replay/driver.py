@@ -56,6 +56,7 @@ class ReplayReport:
     open_buckets: int = 0
     stale_buckets: int = 0
     seconds: float = 0.0
+    finished: bool = False
     phases: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -113,9 +114,11 @@ async def replay(
             )
             if finished:
                 await finish(conn, target, processor, report)
+                report.finished = True
     finally:
         await store.close()
     report.seconds = time.perf_counter() - started
+    log.info("replay finished" if report.finished else "replay stopped early", **report.summary())
     return report
 
 
@@ -217,7 +220,6 @@ async def finish(conn: Conn, target: Target, processor: Processor, report: Repla
         await conn.execute("delete from ingest_state where key = $1", CURSOR_KEY)
     await target.analyze(conn)
     report.phases["finish"] = time.perf_counter() - t0
-    log.info("replay finished", **report.summary())
 
 
 async def refresh_stale(conn: Conn, processor: Processor, keys: list[tuple[str, int, str]]) -> int:

@@ -44,6 +44,7 @@ from executor.replay.options import Key
 from pumpflow.schema import Conn
 
 I64_MAX = 2**63 - 1
+UNPACK_SLICE = 100
 BOUNDS_SQL = """
 select slot, signature, n, total from (
     select slot, signature, row_number() over w as n, count(*) over () as total
@@ -231,11 +232,17 @@ class ChunkReader:
         self.stats.decode_s += decode_s
         return inputs
 
-    def _unpack(self, read: tuple[list[Packed], float, float]) -> list[Input]:
-        t0 = time.perf_counter()
-        inputs = [unpack(p) for p in read[0]]
-        self.stats.unpack_s += time.perf_counter() - t0
-        return self._count((inputs, read[1], read[2]))
+    async def _unpacked(self, read: asyncio.Future[tuple[list[Packed], float, float]]) -> list[Input]:
+        """A reader's chunk, rebuilt in slices: between slices the event loop serves the consumer,
+        so the rebuilding fills the time it waits on Postgres for the previous chunk."""
+        packed, read_s, decode_s = await read
+        inputs: list[Input] = []
+        for start in range(0, len(packed), UNPACK_SLICE):
+            t0 = time.perf_counter()
+            inputs.extend(unpack(p) for p in packed[start : start + UNPACK_SLICE])
+            self.stats.unpack_s += time.perf_counter() - t0
+            await asyncio.sleep(0)
+        return self._count((inputs, read_s, decode_s))
 
     async def chunks(self, start: Key, ends: Sequence[Key]) -> AsyncIterator[tuple[Key, list[Input]]]:
         if not ends:
@@ -248,24 +255,28 @@ class ChunkReader:
                 self.stats.wait_s += time.perf_counter() - t0
                 yield hi, inputs
             return
-        loop = asyncio.get_running_loop()
-        pending: deque[tuple[Key, asyncio.Future[tuple[list[Packed], float, float]]]] = deque()
+        pool, loop = self.pool, asyncio.get_running_loop()
+        pending: deque[tuple[Key, asyncio.Task[list[Input]]]] = deque()
+
+        def submit(lo: Key, hi: Key) -> None:
+            read = loop.run_in_executor(pool, _read_in_worker, lo, hi)
+            pending.append((hi, asyncio.ensure_future(self._unpacked(read))))
+
         todo = iter(zip(los, ends, strict=True))
         try:
             for lo, hi in todo:
-                pending.append((hi, loop.run_in_executor(self.pool, _read_in_worker, lo, hi)))
+                submit(lo, hi)
                 if len(pending) >= 2 * self.workers:
                     break
             while pending:
-                hi, future = pending.popleft()
+                hi, task = pending.popleft()
                 t0 = time.perf_counter()
-                done = await future
+                inputs = await task
                 self.stats.wait_s += time.perf_counter() - t0
-                inputs = self._unpack(done)
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append((nxt[1], loop.run_in_executor(self.pool, _read_in_worker, nxt[0], nxt[1])))
+                    submit(*nxt)
                 yield hi, inputs
         finally:
-            for _, future in pending:
-                future.cancel()
+            for _, task in pending:
+                task.cancel()

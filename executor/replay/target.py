@@ -7,7 +7,7 @@ the end; and what it clears before it starts.
   keys, indexes and names), the replay writes there through the connection's search_path (the
   processor's SQL is unqualified), and one last transaction moves the old tables out and the new
   ones in. Readers see the old tables until then; an interrupted or failed replay leaves them as
-  they were. Privileges granted on the old tables are not carried over.
+  they were. Privileges granted on the old tables are not carried over; a view on one stops the swap.
 * a partial replay (slot range and/or mints) deletes the derived rows that belong to it and keeps
   everything else; `replay_build.stale_buckets` remembers the feature buckets of the deleted trades
   so that the last transaction can recompute (or delete) the ones no replayed trade touched again.
@@ -208,7 +208,10 @@ class Target:
             for table in self.tables:
                 await conn.execute(f"alter table {self.live}.{table} set schema {OLD_SCHEMA}")
                 await conn.execute(f"alter table {BUILD_SCHEMA}.{table} set schema {self.live}")
-            await conn.execute(f"drop schema {OLD_SCHEMA} cascade")
+            # Not cascade: a view on an old table stops the swap (rolled back) rather than vanishing.
+            for table in self.tables:
+                await conn.execute(f"drop table {OLD_SCHEMA}.{table}")
+            await conn.execute(f"drop schema {OLD_SCHEMA}")
         await conn.execute(f"drop schema if exists {BUILD_SCHEMA} cascade")
 
     async def analyze(self, conn: Conn) -> None:
