@@ -79,12 +79,16 @@ class Template:
     )
 
     def __init__(
-        self, checks: list[tuple[bool, str]], soft: dict[int, str], events: tuple[TemplateEvent, ...]
+        self,
+        checks: list[tuple[bool, str]],
+        soft: dict[int, str],
+        events: tuple[TemplateEvent, ...],
+        probe_at: int = -1,
     ) -> None:
         self.checks = checks  # (exact, text) per line
         self.soft = soft  # line -> prefix, for the exact lines that a prefix would do for
         self.events = events
-        self.probe_at = -1
+        self.probe_at = probe_at if probe_at >= 0 and checks[probe_at][0] else -1
         self._compile()
 
     def _compile(self) -> None:
@@ -101,7 +105,7 @@ class Template:
         # `line.startswith(p)` is `p <= line < p'`, p' = p with its last character incremented
         self.prefix_ends = tuple(p[:-1] + chr(ord(p[-1]) + 1) for p in self.prefixes)
         # one exact line compared before the rest, to pass over templates of the same key quickly
-        if self.probe_at < 0 or not checks[self.probe_at][0]:
+        if self.probe_at < 0:
             self.probe_at = exact_at[len(exact_at) // 2] if exact_at else -1
         self.probe = checks[self.probe_at][1] if self.probe_at >= 0 else ""
 
@@ -114,11 +118,11 @@ class Template:
         prefixed = self.prefix_at(lines)
         return all(map(le, self.prefixes, prefixed)) and all(map(lt, prefixed, self.prefix_ends))
 
-    def generalize(self, lines: Sequence[str]) -> bool:
-        """Whether `lines` match once the soft lines they differ in are read by prefix; if so the
-        template is changed to read those lines by prefix from now on."""
+    def generalized(self, lines: Sequence[str]) -> Template | None:
+        """This template with the soft lines `lines` differ in read by prefix, if `lines` then
+        match it (a new object: a template is never changed once in use)."""
         if self.hard_at(lines) != self.hard:
-            return False
+            return None
         differ = []
         for at, ((whole, text), line) in enumerate(zip(self.checks, lines, strict=True)):
             if whole:
@@ -126,14 +130,15 @@ class Template:
                     continue
                 prefix = self.soft.get(at)
                 if prefix is None or not line.startswith(prefix):
-                    return False  # (a hard line was compared above; this is for safety)
+                    return None
                 differ.append(at)
             elif not line.startswith(text):
-                return False
+                return None
+        checks = list(self.checks)
+        soft = dict(self.soft)
         for at in differ:
-            self.checks[at] = (False, self.soft.pop(at))
-        self._compile()
-        return True
+            checks[at] = (False, soft.pop(at))
+        return Template(checks, soft, self.events, self.probe_at)
 
     def discriminate(self, other: Template) -> None:
         """Probe a line where `other` (a template of the same key) checks something else."""
@@ -163,9 +168,12 @@ def find(lines: Sequence[str]) -> Template | None:
         for template in candidates:
             if template.matches(lines):
                 return template
-        for template in candidates:
-            if template.soft and template.generalize(lines):
-                return template
+        for at, template in enumerate(candidates):
+            if template.soft:
+                wider = template.generalized(lines)
+                if wider is not None:
+                    candidates[at] = wider
+                    return wider
     return None
 
 
@@ -207,7 +215,7 @@ def learn(lines: Sequence[str], events: tuple[TemplateEvent, ...]) -> Template:
             # log text and return data mostly repeat: compared whole until they do not
             soft[at] = text
             whole, text = True, line
-        checks.append((whole, _lines.setdefault(text, text) if whole else text))
+        checks.append((whole, _lines.setdefault(text, text) if whole and at not in soft else text))
     template = Template(checks, soft, events)
     if _count >= MAX_TEMPLATES:
         clear()
