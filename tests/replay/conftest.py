@@ -68,12 +68,14 @@ async def live_ingest(
 @pytest.fixture(name="live_db", scope="module")
 def _live_db(pg_admin_url: str, template_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The name of a database filled by live ingest of simulated traffic with faults on (read-only:
-    copy it with `copy_db`)."""
+    copy it with the `copies` fixture)."""
     name = f"pumpflow_live_{uuid.uuid4().hex[:8]}"
     asyncio.run(admin_execute(pg_admin_url, f"create database {name} template {template_db}"))
-    asyncio.run(live_ingest(with_database(pg_admin_url, name), tmp_path_factory.mktemp("live"), LIVE_SIM))
-    yield name
-    asyncio.run(admin_execute(pg_admin_url, f"drop database if exists {name} with (force)"))
+    try:
+        asyncio.run(live_ingest(with_database(pg_admin_url, name), tmp_path_factory.mktemp("live"), LIVE_SIM))
+        yield name
+    finally:
+        asyncio.run(admin_execute(pg_admin_url, f"drop database if exists {name} with (force)"))
 
 
 class Copies:
@@ -101,11 +103,13 @@ async def _copies(pg_admin_url: str) -> AsyncIterator[Copies]:
     await copies.drop()
 
 
-def executor_cli(url: str, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+def executor_cli(
+    url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "executor", *args],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "FEATURES_LATENESS_S": str(LATENESS), **env},
+        env={**os.environ, "DATABASE_URL": url, "FEATURES_LATENESS_S": str(LATENESS), **(env or {})},
         capture_output=True,
         text=True,
         check=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import orjson
 import pytest
@@ -17,7 +18,7 @@ HISTORY = ("--seed", "23", "--rate", "70", "--speed", "10", "--duration", "15", 
 
 
 async def test_backfill_of_a_simulated_history_equals_live_ingest_of_it(
-    copies: Copies, pg_admin_url: str, template_db: str, tmp_path: pytest.TempPathFactory
+    copies: Copies, template_db: str, tmp_path: Path
 ) -> None:
     live, back = await copies.of(template_db), await copies.of(template_db)
     async with sim_process(tmp_path, *HISTORY) as (http, ws, manifest):
@@ -32,13 +33,13 @@ async def test_backfill_of_a_simulated_history_equals_live_ingest_of_it(
         async with running_executor(settings, (ingest_task,)):
             env = {"SOLANA_RPC_HTTP": http, "SOLANA_RPC_WS": ws}
             done = await asyncio.to_thread(
-                executor_cli, back, "backfill", "--since", str(BASE_SLOT), "--wait", **env
+                executor_cli, back, "backfill", "--since", str(BASE_SLOT), "--wait", env=env
             )
             assert done.returncode == 0, done.stderr[-2000:]
             summary = orjson.loads(done.stdout)
             await until_complete(back, manifest)
             again = await asyncio.to_thread(
-                executor_cli, back, "backfill", "--since", str(BASE_SLOT), "--no-wait", **env
+                executor_cli, back, "backfill", "--since", str(BASE_SLOT), "--no-wait", env=env
             )
     served = manifest_rows(manifest)
     assert summary["queued"] == len(served) and summary["still_queued"] == 0
@@ -49,10 +50,10 @@ async def test_backfill_of_a_simulated_history_equals_live_ingest_of_it(
     assert (await digests(live))["trades"].rows > 500
 
 
-async def live_ingest_on(url: str, http: str, ws: str, manifest: object) -> None:
+async def live_ingest_on(url: str, http: str, ws: str, manifest: Path) -> None:
     settings = executor_settings(
         url, solana_rpc_http=(http,), solana_rpc_ws=(ws,), reconcile_interval_s=2.0,
         features_lateness_s=LATENESS, fetch_policy="all", ingest_initial_backfill=1000,
     )  # fmt: skip
     async with running_executor(settings, (ingest_task,)):
-        await until_complete(url, manifest)  # type: ignore[arg-type]
+        await until_complete(url, manifest)

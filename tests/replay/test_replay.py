@@ -68,7 +68,8 @@ async def test_a_slot_range_replay_repairs_its_range_to_what_a_full_replay_gives
             "select min(slot) + (max(slot) - min(slot)) / 3, min(slot) + 2 * (max(slot) - min(slot)) / 3 from raw_logs",
         )
     )[0]
-    outside = (await fetch(url, "select signature, event_index from trades where slot < $1 limit 1", lo))[0]
+    row = (await fetch(url, "select signature, event_index from trades where slot < $1 limit 1", lo))[0]
+    outside = (str(row["signature"]), int(row["event_index"]))
     for damage in (
         "update trades set sol_amount = sol_amount + 1 where slot between $1 and $2",
         "delete from curve_snapshots where slot between $1 and $2 and signature like '1%'",
