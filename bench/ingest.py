@@ -204,11 +204,14 @@ async def run_rate(rate: int, seconds: int, tmp: Path) -> Result:
                 conn = await asyncpg.connect(url)
                 stored = int(await conn.fetchval("select count(*) from raw_logs"))
                 await conn.close()
+                print(f"  {rate}/s: served {len(served_signatures)}, stored {stored}", file=sys.stderr, end="\r")
                 if time.monotonic() - started > seconds and stored >= len(served_signatures):
                     break
             elapsed = time.monotonic() - started
             await asyncio.sleep(1)
             stop.set()
+            for task in watchers:
+                task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
             rows_written = await count_rows(url) - rows_before
             trades = {
