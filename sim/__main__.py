@@ -22,13 +22,14 @@ from sim.config import (
     DEFAULT_BASE_TIME,
     DEFAULT_RETAIN,
     GENERATORS,
+    MAX_GENERATORS,
     PROCESS_ABOVE_RATE,
     REAL_SIGNATURES_UP_TO_RATE,
     SCENARIOS,
     SimConfig,
 )
 from sim.faults import FaultError, parse_faults
-from sim.feed import ProcessFeed
+from sim.feed import MergedFeed, ProcessFeed
 from sim.generator import pregenerate
 from sim.server import SimServer
 
@@ -123,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
         help="unsent bytes before a slow client is dropped",
     )
     p.add_argument(
+        "--generators",
+        type=int,
+        default=1,
+        help=f"lifecycle worlds generated in parallel processes (1..{MAX_GENERATORS}), each at --rate/N "
+        "with its own wallets, markets and fee recipients, merged by time; N changes the stream "
+        "(the same N and seed give the same one) (default 1)",
+    )
+    p.add_argument(
         "--pregenerate",
         type=Path,
         metavar="FILE",
@@ -165,6 +174,7 @@ def _config(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[SimConf
             retain=args.retain,
             ws_max_buffer=args.ws_max_buffer,
             generator=args.generator,
+            generators=args.generators,
             replay=args.replay,
         )
         if args.pregenerate is not None and (cfg.scenario != "lifecycle" or cfg.duration is None):
@@ -190,7 +200,7 @@ async def serve(cfg: SimConfig) -> None:
         await server.close()
         structlog.get_logger("sim").info("stopped", **node.stats)
     finally:
-        if isinstance(feed, ProcessFeed):
+        if isinstance(feed, ProcessFeed | MergedFeed):
             await feed.aclose()
         elif feed is not None:
             feed.close()

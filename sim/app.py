@@ -15,7 +15,7 @@ import orjson
 from sim.clock import FINALIZED_LAG, ChainClock
 from sim.config import PROCESS_ABOVE_RATE, SimConfig
 from sim.faults import parse_faults
-from sim.feed import Feed, FileFeed, IteratorFeed, ProcessFeed
+from sim.feed import Feed, FileFeed, IteratorFeed, MergedFeed, ProcessFeed
 from sim.ledger import Account, Entry
 from sim.node import Node
 from sim.recorded import default_fixtures_dir, load_accounts, recorded_feed
@@ -62,18 +62,22 @@ def generates_in_process(cfg: SimConfig) -> bool:
     """Whether the lifecycle generator runs in a process of its own (`--generator`)."""
     if cfg.scenario != "lifecycle" or cfg.generator == "inline":
         return False
-    return cfg.generator == "process" or cfg.rate > PROCESS_ABOVE_RATE
+    return cfg.generator == "process" or cfg.rate > PROCESS_ABOVE_RATE or cfg.generators > 1
 
 
-async def open_feed(cfg: SimConfig, *, manifest: bool) -> ProcessFeed | FileFeed | None:
-    """The feed of a stream file (`--replay`) or of the generator process when `cfg` wants one
-    (started: its first transactions are ready), else None (the node generates in its own
+async def open_feed(cfg: SimConfig, *, manifest: bool) -> ProcessFeed | MergedFeed | FileFeed | None:
+    """The feed of a stream file (`--replay`) or of the generator process(es) when `cfg` wants
+    them (started: the first transactions are ready), else None (the node generates in its own
     loop). `manifest`: rows are wanted."""
     if cfg.replay is not None:
         return FileFeed(cfg.replay, cfg)
     if not generates_in_process(cfg):
         return None
-    feed = ProcessFeed(cfg, max_buffered=max(2048, min(20_000, int(cfg.rate))), manifest=manifest)
+    buffered = max(2048, min(20_000, int(cfg.rate / cfg.generators)))
+    feeds = [
+        ProcessFeed(cfg, max_buffered=buffered, manifest=manifest, shard=i) for i in range(cfg.generators)
+    ]
+    feed: ProcessFeed | MergedFeed = feeds[0] if len(feeds) == 1 else MergedFeed(feeds)
     await feed.start()
     return feed
 
@@ -135,7 +139,7 @@ async def running(config: SimConfig | None = None, **overrides: Any) -> AsyncIte
         finally:
             await server.close()
     finally:
-        if isinstance(feed, ProcessFeed):
+        if isinstance(feed, ProcessFeed | MergedFeed):
             await feed.aclose()
         elif feed is not None:
             feed.close()

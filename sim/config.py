@@ -14,6 +14,7 @@ DEFAULT_RETAIN = 200_000
 PROCESS_ABOVE_RATE = 200.0  # --generator auto: the lifecycle generator gets its own process above this rate
 REAL_SIGNATURES_UP_TO_RATE = 1000.0  # --signatures auto: ed25519 up to this rate, seed-derived bytes above
 GENERATORS = ("auto", "process", "inline")
+MAX_GENERATORS = 8  # each world gets its own of the 8 fee recipients of each kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class SimConfig:
     retain: int = DEFAULT_RETAIN
     ws_max_buffer: int = 64 * 1024 * 1024
     generator: str = "auto"  # auto | process | inline
+    generators: int = 1  # independent lifecycle worlds (processes), merged by emission time
     replay: Path | None = None  # serve a stream file written by --pregenerate
 
     def __post_init__(self) -> None:
@@ -53,6 +55,8 @@ class SimConfig:
             raise ValueError("--duration must be >= 0")
         if self.generator not in GENERATORS:
             raise ValueError("--generator must be auto, process or inline")
+        if not 1 <= self.generators <= MAX_GENERATORS:
+            raise ValueError(f"--generators must be 1..{MAX_GENERATORS}")
         if self.retain < 1:
             raise ValueError("--retain must be positive")
         if self.replay is not None and self.scenario != "lifecycle":

@@ -5,8 +5,8 @@ at low rates). `ProcessFeed` reads the lifecycle generator running in its own pr
 (`python -m sim.generator`) over a pipe, so generation uses another core and never stalls the
 event loop. It buffers at most `max_buffered` transactions; when the buffer is full it stops
 reading, the pipe fills and the generator waits. `FileFeed` reads a stream file written ahead of
-time (`--pregenerate`). All give the same transactions: the generator is the same deterministic
-`World`.
+time (`--pregenerate`), and `MergedFeed` interleaves the processes of `--generators N`. All give
+the same transactions: the generator is the same deterministic `World`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import structlog
 from sim.config import SimConfig
 from sim.ledger import Entry
 from sim.scenario.body import Generated, to_entry
-from sim.scenario.stream import NO_MANIFEST, Unpacker, read_header
+from sim.scenario.stream import NO_MANIFEST, SHARD, Unpacker, read_header
 
 log = structlog.get_logger("sim.feed")
 
@@ -54,10 +54,11 @@ class IteratorFeed:
 class ProcessFeed:
     """The lifecycle generator in a child process; `await start()` before use."""
 
-    def __init__(self, cfg: SimConfig, *, max_buffered: int, manifest: bool = True) -> None:
+    def __init__(self, cfg: SimConfig, *, max_buffered: int, manifest: bool = True, shard: int = 0) -> None:
         self.cfg = cfg
         self.max_buffered = max_buffered
         self.manifest = manifest
+        self.shard = shard
         self._buffer: deque[Generated] = deque()
         self._unpacker = Unpacker()
         self._space = asyncio.Event()
@@ -74,6 +75,7 @@ class ProcessFeed:
             "sim.generator",
             self.cfg.to_json(),
             *([] if self.manifest else [NO_MANIFEST]),
+            *(SHARD, str(self.shard)),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             cwd=_ROOT,
@@ -84,7 +86,9 @@ class ProcessFeed:
             raise RuntimeError(
                 f"the generator process exited ({self._proc.returncode}) before it produced anything"
             )
-        log.info("generator process started", pid=self._proc.pid, max_buffered=self.max_buffered)
+        log.info(
+            "generator process started", pid=self._proc.pid, shard=self.shard, max_buffered=self.max_buffered
+        )
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -105,6 +109,10 @@ class ProcessFeed:
                 log.error("generator process failed", returncode=code)
 
     def next_ready(self) -> Item | None:
+        g = self.next_generated()
+        return None if g is None else (g.t, to_entry(g))
+
+    def next_generated(self) -> Generated | None:
         buffer = self._buffer
         if not buffer:
             if self._ended:
@@ -113,7 +121,7 @@ class ProcessFeed:
         g = buffer.popleft()
         if len(buffer) < self.max_buffered // 2:
             self._space.set()
-        return g.t, to_entry(g)
+        return g
 
     def close(self) -> None:
         """Stop generating (the node will not serve more)."""
@@ -130,7 +138,47 @@ class ProcessFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         if self._proc is not None:
-            await self._proc.wait()
+            # read the pipe to its end: a paused pipe never reports the exit wait() waits for
+            await self._proc.communicate()
+
+
+class MergedFeed:
+    """The generator processes of `--generators N`, interleaved by emission time (ties: the
+    lower shard first), as `lifecycle.merged` interleaves them in one process."""
+
+    def __init__(self, feeds: list[ProcessFeed]) -> None:
+        self.feeds = feeds
+        self._heads: list[Generated | None] = [None] * len(feeds)
+        self._done = [False] * len(feeds)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(feed.start() for feed in self.feeds))
+
+    def next_ready(self) -> Item | None:
+        heads = self._heads
+        for i, feed in enumerate(self.feeds):
+            if heads[i] is None and not self._done[i]:
+                try:
+                    heads[i] = feed.next_generated()
+                except StopIteration:
+                    self._done[i] = True
+                if heads[i] is None and not self._done[i]:
+                    return None  # the order is not known until every live shard has a head
+        live = [(g.t, i) for i, g in enumerate(heads) if g is not None]
+        if not live:
+            raise StopIteration
+        _, first = min(live)
+        g = heads[first]
+        assert g is not None
+        heads[first] = None
+        return g.t, to_entry(g)
+
+    def close(self) -> None:
+        for feed in self.feeds:
+            feed.close()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(feed.aclose() for feed in self.feeds))
 
 
 class FileFeed:

@@ -1,5 +1,5 @@
 """The `lifecycle` generator outside the server's event loop: in a process of its own
-(`python -m sim.generator CONFIG_JSON [--no-manifest]`), or ahead of time into a file
+(`python -m sim.generator CONFIG_JSON [--no-manifest] [--shard I]`), or ahead of time into a file
 (`python -m sim --pregenerate FILE`, served later with `--replay FILE`).
 
 Either way the output is a stream of frames: a 4-byte big-endian length, then a batch of up to
@@ -21,16 +21,15 @@ from pathlib import Path
 from sim.clock import ChainClock
 from sim.config import SimConfig
 from sim.faults import parse_faults
-from sim.scenario.lifecycle import World
-from sim.scenario.stream import NO_MANIFEST, file_header, frames
+from sim.scenario.lifecycle import World, merged
+from sim.scenario.stream import NO_MANIFEST, SHARD, file_header, frames
 
 PIPE_BYTES = 1 << 20  # ask for a 1 MiB pipe (Linux F_SETPIPE_SZ); the default is 64 KiB
 
 
-def world_of(cfg: SimConfig, *, manifest: bool) -> World:
-    return World(
-        cfg, ChainClock(cfg.base_slot, cfg.base_time, cfg.speed), parse_faults(cfg.faults), manifest=manifest
-    )
+def world_of(cfg: SimConfig, *, manifest: bool, shard: int = 0) -> World:
+    clock = ChainClock(cfg.base_slot, cfg.base_time, cfg.speed)
+    return World(cfg, clock, parse_faults(cfg.faults), manifest=manifest, shard=shard)
 
 
 # --- ahead of time: a stream file ----------------------------------------------------------------
@@ -41,12 +40,12 @@ def pregenerate(cfg: SimConfig, path: Path) -> int:
     how many."""
     if cfg.duration is None:
         raise ValueError("--pregenerate needs --duration (the emission seconds to generate)")
-    world = world_of(cfg, manifest=True)
+    shards = [world_of(cfg, manifest=True, shard=i) for i in range(cfg.generators)]
     with path.open("wb") as out:
         out.write(file_header(cfg))
-        for frame in frames(world.next, until_s=cfg.duration):
+        for frame in frames(merged(shards).__next__, until_s=cfg.duration):
             out.write(frame)
-    return world.count - 1
+    return sum(w.count for w in shards) - cfg.generators  # each generated one past the end
 
 
 # --- in a process of its own -----------------------------------------------------------------------
@@ -55,7 +54,8 @@ def pregenerate(cfg: SimConfig, path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     cfg = SimConfig.from_json(args[0])
-    world = world_of(cfg, manifest=NO_MANIFEST not in args)
+    shard = int(args[args.index(SHARD) + 1]) if SHARD in args else 0
+    world = world_of(cfg, manifest=NO_MANIFEST not in args, shard=shard)
     fd = sys.stdout.fileno()
     _grow_pipe(fd)
     try:

@@ -12,6 +12,7 @@ intended decoded values go to the manifest in the decoder's record vocabulary.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import random
 import struct
@@ -178,23 +179,35 @@ def get_fees_data(market_cap: int, trade_size: int) -> bytes:
 
 
 class World:
-    """All state of the generated economy; `next_entry` advances it by one transaction."""
+    """All state of the generated economy; `next` advances it by one transaction.
+
+    With `--generators N` (`cfg.generators`) the economy is N independent worlds, `shard` 0..N-1,
+    each at `rate / N` with its own RNG, keys, signatures and fee recipients (the recipients are
+    dealt out, so every account's balance has one owner); `merged` interleaves them by emission
+    time. One world (N = 1) is the stream as it always was.
+    """
 
     def __init__(
-        self, cfg: SimConfig, clock: ChainClock, faults: FaultPlan, *, manifest: bool = True
+        self, cfg: SimConfig, clock: ChainClock, faults: FaultPlan, *, manifest: bool = True, shard: int = 0
     ) -> None:
+        shards = cfg.generators
         self.seed = cfg.seed
+        self.shard = shard
         self.manifest = manifest  # write manifest rows (else `manifest_json` is empty)
+        self._tag = "" if shards == 1 else f"/{shard}of{shards}"  # in every derivation when sharded
         self.rng = random.Random(
-            int.from_bytes(hashlib.sha256(f"lifecycle/{cfg.seed}".encode()).digest()[:8], "little")
+            int.from_bytes(hashlib.sha256(f"lifecycle/{cfg.seed}{self._tag}".encode()).digest()[:8], "little")
         )
+        self.fee_recipients = A.PUMP_FEE_RECIPIENTS[shard::shards]
+        self.amm_fee_recipients = A.AMM_PROTOCOL_FEE_RECIPIENTS[shard::shards]
+        self.buyback_recipients = A.BUYBACK_FEE_RECIPIENTS[shard::shards]
         self.clock = clock
-        self.rate = cfg.rate
+        self.rate = cfg.rate / shards
         self.era: Era = era_of(cfg.layout)
         self.truncate_p = faults.truncate_p
         # launches per emission second stop growing above LAUNCH_PACE_RATE: faster traffic is
         # more trading in as many markets, not ever more markets
-        self.launch_scale = min(1.0, LAUNCH_PACE_RATE / cfg.rate)
+        self.launch_scale = min(1.0, LAUNCH_PACE_RATE / self.rate)
         self.fast = cfg.signatures == "fast" or (
             cfg.signatures == "auto" and cfg.rate > REAL_SIGNATURES_UP_TO_RATE
         )
@@ -204,7 +217,7 @@ class World:
         self.markets: list[Market] = []
         self.active: list[Market] = []
         self.pending_migration: list[Market] = []
-        self.keeper = K.keypair(cfg.seed, "keeper", 0)
+        self.keeper = K.keypair(cfg.seed, "keeper" + self._tag, 0)
         self.chain.lamports[self.keeper.address] = 5_000 * LAMPORTS
         self.lookup = Lookup(
             K.pda(A.SYSTEM_PROGRAM, b"alt", cfg.seed.to_bytes(8, "little", signed=True)),
@@ -248,7 +261,7 @@ class World:
 
     def _new_wallet(self, style: str) -> Wallet:
         index = len(self.wallets)
-        kp = K.keypair(self.seed, "wallet", index)
+        kp = K.keypair(self.seed, "wallet" + self._tag, index)
         w = Wallet(index, kp, kp.address, style)
         sol = {"whale": 2_000.0, "bot": 150.0, "launcher": 60.0}.get(style, 8.0)
         self.chain.lamports[w.address] = int(sol * LAMPORTS * self.rng.lognormvariate(0, 0.6))
@@ -342,7 +355,7 @@ class World:
         launchers = self.by_style["launcher"]
         creator = rng.choice(launchers) if launchers and rng.random() < 0.4 else self._new_wallet("launcher")
         index = len(self.markets)
-        mint_kp = K.keypair(self.seed, "mint", index)
+        mint_kp = K.keypair(self.seed, "mint" + self._tag, index)
         mint = mint_kp.address
         v2 = self.era.create_v2 and rng.random() < 0.8
         token_program = A.TOKEN_2022_PROGRAM if v2 else A.TOKEN_PROGRAM
@@ -514,9 +527,9 @@ class World:
         trade = C.sell_exact_tokens(m.curve, amount, fees)
         min_out = trade.user_sol * (2 if fail else 1) * 97 // 100
         user_ata = K.ata(w.address, m.mint, m.token_program)
-        fee_recipient = self.rng.choice(A.PUMP_FEE_RECIPIENTS)
+        fee_recipient = self.rng.choice(self.fee_recipients)
         creator_vault = K.creator_vault(m.creator.address)
-        buyback = self.rng.choice(A.BUYBACK_FEE_RECIPIENTS) if fees.buyback_bps else None
+        buyback = self.rng.choice(self.buyback_recipients) if fees.buyback_bps else None
         d.values.update(
             {
                 "$fee_recipient": fee_recipient,
@@ -588,9 +601,9 @@ class World:
         user_ata = K.ata(w.address, m.mint, m.token_program)
         if user_ata not in self.chain.tokens:
             d.create_ata(True, "$user", "$user_ata", "$user", "$mint", m.token_program, idempotent=True)
-        fee_recipient = self.rng.choice(A.PUMP_FEE_RECIPIENTS)
+        fee_recipient = self.rng.choice(self.fee_recipients)
         creator_vault = K.creator_vault(m.creator.address)
-        buyback = self.rng.choice(A.BUYBACK_FEE_RECIPIENTS) if fees.buyback_bps else None
+        buyback = self.rng.choice(self.buyback_recipients) if fees.buyback_bps else None
         if exact_sol:
             ix_name = "buy_exact_sol_in"
             limit = trade.token_amount * (2 if fail else 1) * (97 if not fail else 100) // 100
@@ -864,7 +877,7 @@ class World:
             d.create_ata(True, "$user", "$user_quote", "$user", A.WSOL_MINT, A.TOKEN_PROGRAM, idempotent=True)
         if is_buy and user_base not in tokens:
             d.create_ata(True, "$user", "$user_base", "$user", "$mint", m.token_program, idempotent=True)
-        recipient = rng.choice(A.AMM_PROTOCOL_FEE_RECIPIENTS)
+        recipient = rng.choice(self.amm_fee_recipients)
         recipient_ata = K.ata(recipient, A.WSOL_MINT)
         cva = K.amm_creator_vault_authority(m.creator.address)
         cv_ata = K.ata(cva, A.WSOL_MINT)
@@ -980,7 +993,9 @@ class World:
         blockhash = self._blockhash_of(slot - 2)
         if self.truncate_p and self.rng.random() < self.truncate_p:
             d.noise = True
-        fast = hashlib.sha256(b"sig/%d/%d" % (self.seed, self.count)).digest() if self.fast else None
+        fast = None
+        if self.fast:
+            fast = hashlib.sha256(b"sig/%d%s/%d" % (self.seed, self._tag.encode(), self.count)).digest()
         done = finish(
             self.chain,
             d,
@@ -1040,13 +1055,22 @@ class World:
         return cached[1]
 
 
+def merged(worlds: list[World]) -> Iterator[Generated]:
+    """The worlds' transactions in emission order (ties: the lower shard first)."""
+    return heapq.merge(*(iter(w.next, None) for w in worlds), key=lambda g: g.t)
+
+
+def worlds(cfg: SimConfig, clock: ChainClock, faults: FaultPlan, *, manifest: bool = True) -> list[World]:
+    return [World(cfg, clock, faults, manifest=manifest, shard=i) for i in range(cfg.generators)]
+
+
 def lifecycle_feed(
     cfg: SimConfig, clock: ChainClock, faults: FaultPlan
 ) -> tuple[Iterator[tuple[float, Entry]], dict[str, Account]]:
-    world = World(cfg, clock, faults)
+    shards = worlds(cfg, clock, faults)
 
     def gen() -> Iterator[tuple[float, Entry]]:
-        while True:
-            yield world.next_entry()
+        for g in merged(shards):
+            yield g.t, to_entry(g)
 
-    return gen(), world.initial_accounts
+    return gen(), shards[0].initial_accounts

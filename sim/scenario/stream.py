@@ -96,6 +96,7 @@ class Unpacker:
 # --- frames and stream files ---------------------------------------------------------------------
 
 NO_MANIFEST = "--no-manifest"  # the generator process's flag: nobody reads manifest rows
+SHARD = "--shard"  # the generator process's flag: which world of --generators N it runs
 BATCH = 256
 BATCH_S = 0.02  # a partial batch goes out after this long
 FILE_MAGIC = b"pumpflow-sim stream 1\n"
@@ -133,6 +134,7 @@ def generation_settings(cfg: SimConfig) -> dict[str, Any]:
         "base_slot": cfg.base_slot,
         "base_time": cfg.base_time,
         "truncate": parse_faults(cfg.faults).truncate_p,
+        "generators": cfg.generators,
     }
 
 
