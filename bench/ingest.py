@@ -28,6 +28,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import httpx
 import orjson
 import websockets
 
@@ -51,6 +52,7 @@ class Result:
     rows_written: int
     write_seconds: float
     copy_rows_per_s: float
+    internals: dict[str, float]
 
 
 def free_port() -> int:
@@ -66,7 +68,7 @@ def admin_url() -> str:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
+async def fresh_database(keep: bool = False) -> AsyncIterator[str]:
     admin = admin_url()
     name = f"pumpflow_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin)
@@ -81,9 +83,12 @@ async def fresh_database() -> AsyncIterator[str]:
     try:
         yield url
     finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f"drop database if exists {name} with (force)")
-        await conn.close()
+        if keep:
+            print(f"kept database {url}", file=sys.stderr)
+        else:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f"drop database if exists {name} with (force)")
+            await conn.close()
 
 
 async def wait_port(port: int) -> None:
@@ -157,9 +162,30 @@ async def copy_rate(url: str) -> float:
         await conn.close()
 
 
-async def run_rate(rate: int, seconds: int, tmp: Path) -> Result:
-    async with fresh_database() as url:
-        sim_port, grpc_port = free_port(), free_port()
+async def scrape(port: int) -> dict[str, float]:
+    """The executor's own view: mean batch time and size, mean notification -> commit time."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("pumpflow_ingest_") and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+
+    def mean(metric: str) -> float:
+        count = values.get(f"{metric}_count", 0.0)
+        return values.get(f"{metric}_sum", 0.0) / count if count else float("nan")
+
+    return {
+        "batch_ms": mean("pumpflow_ingest_batch_seconds") * 1000,
+        "batch_size": mean("pumpflow_ingest_batch_size"),
+        "commit_ms": mean("pumpflow_ingest_notify_to_commit_seconds") * 1000,
+    }
+
+
+async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool) -> Result:
+    async with fresh_database(keep_db) as url:
+        sim_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
         manifest = tmp / f"manifest-{rate}.jsonl"
         logs = (tmp / f"bench-{rate}.log").open("wb")
         sim = await asyncio.create_subprocess_exec(
@@ -173,9 +199,12 @@ async def run_rate(rate: int, seconds: int, tmp: Path) -> Result:
             "SOLANA_RPC_HTTP": f"http://127.0.0.1:{sim_port}",
             "SOLANA_RPC_WS": f"ws://127.0.0.1:{sim_port}",
             "EXECUTOR_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
-            "EXECUTOR_METRICS_PORT": "0",
-            "LOG_LEVEL": "WARNING",
+            "EXECUTOR_METRICS_PORT": str(metrics_port),
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
             "FETCH_POLICY": "smart",
+            # The benchmark's own WebSocket client may start the simulator's chain first.
+            "INGEST_INITIAL_BACKFILL": "1000",
         }
         executor = None
         try:
@@ -208,6 +237,7 @@ async def run_rate(rate: int, seconds: int, tmp: Path) -> Result:
                 if time.monotonic() - started > seconds and stored >= len(served_signatures):
                     break
             elapsed = time.monotonic() - started
+            internals = await scrape(metrics_port)
             await asyncio.sleep(1)
             stop.set()
             for task in watchers:
@@ -237,6 +267,7 @@ async def run_rate(rate: int, seconds: int, tmp: Path) -> Result:
                 rows_written=rows_written,
                 write_seconds=elapsed,
                 copy_rows_per_s=await copy_rate(url),
+                internals=internals,
             )
         finally:
             for proc in (executor, sim):
@@ -257,18 +288,22 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rates", default="1000,5000", help="comma-separated simulator rates (tx/s)")
     ap.add_argument("--seconds", type=int, default=20, help="emission time per rate")
+    ap.add_argument("--keep-db", action="store_true", help="keep each rate's database for inspection")
     opts = ap.parse_args()
     print(
         "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  DB rows/s  COPY rows/s"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    tmp = tempfile.mkdtemp(prefix="pumpflow-bench-ingest-")
+    print(f"logs and manifests in {tmp}", file=sys.stderr)
+    if True:
         for rate in (int(r) for r in opts.rates.split(",")):
-            r = await run_rate(rate, opts.seconds, Path(tmp))
+            r = await run_rate(rate, opts.seconds, Path(tmp), opts.keep_db)
             print(
                 f"{r.rate:>4}  {r.served / opts.seconds:>8.0f}  {r.served:>6}  {r.stored:>6}  {r.served - min(r.stored, r.served):>4}  "
                 f"{r.stored / r.seconds:>11.0f}  {r.trades_streamed:>7}/{r.trades_expected:<7}  "
                 f"{statistics.median(r.latencies_ms) if r.latencies_ms else float('nan'):>6.1f}  "
                 f"{pct(r.latencies_ms, 0.99):>6.1f}  {r.rows_written / r.write_seconds:>9.0f}  {r.copy_rows_per_s:>11.0f}"
+                f"  {r.internals['batch_ms']:>8.1f}  {r.internals['batch_size']:>10.1f}  {r.internals['commit_ms']:>17.1f}"
             )
     return 0
 

@@ -14,7 +14,7 @@ from asyncpg.pool import PoolConnectionProxy
 # A plain connection or one borrowed from a pool; both speak the same API.
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 class SchemaNotAtHead(RuntimeError):

@@ -41,8 +41,6 @@ TELEMETRY = DecodeTelemetry()
 
 RANK_SQL = "(case {t}.source when 'cpi' then 2 when 'logs' then 1 else 0 end)"
 STAGING = (
-    "create temp table if not exists stage_raw_logs (like raw_logs including defaults) on commit delete rows",
-    "create temp table if not exists stage_transactions (like transactions including defaults) on commit delete rows",
     "create temp table if not exists stage_trades (like trades) on commit delete rows",
     "create temp table if not exists stage_curve_snapshots (like curve_snapshots) on commit delete rows",
     "create temp table if not exists stage_amm_snapshots (like amm_snapshots) on commit delete rows",
@@ -274,40 +272,14 @@ class Processor:
                     ),
                 )
         if raw_rows:
-            await conn.copy_records_to_table(
-                "stage_raw_logs",
-                records=[raw_rows[k] for k in sorted(raw_rows)],
-                columns=("signature", "slot", "err", "logs", "truncated", "source", "endpoint"),
-            )
-            new = await conn.fetch(
-                "insert into raw_logs select * from stage_raw_logs on conflict do nothing returning signature"
-            )
-            result.new_signatures = [r["signature"] for r in new]
+            result.new_signatures = await copy_new(conn, "raw_logs", RAW_COLUMNS, raw_rows)
             # Stored now: a sweep's queued fetch for its logs (or for a failed transaction) is moot.
             await conn.execute(
                 "delete from fetch_queue where signature = any($1::text[]) and reason in ('backfill', 'failed')",
                 sorted(raw_rows),
             )
         if tx_rows:
-            await conn.copy_records_to_table(
-                "stage_transactions",
-                records=list(tx_rows.values()),
-                columns=(
-                    "signature",
-                    "slot",
-                    "block_time",
-                    "version",
-                    "err",
-                    "fee",
-                    "compute_units",
-                    "encoding",
-                    "result",
-                ),
-            )
-            new = await conn.fetch(
-                "insert into transactions select * from stage_transactions on conflict do nothing returning signature"
-            )
-            result.new_transactions = [r["signature"] for r in new]
+            result.new_transactions = await copy_new(conn, "transactions", TX_COLUMNS, tx_rows)
             await conn.execute("delete from fetch_queue where signature = any($1::text[])", sorted(tx_rows))
 
     async def _decode_errors(
@@ -741,6 +713,37 @@ async def stored_inputs(conn: Conn, signatures: Sequence[str]) -> list[Input]:
 
 
 # Row helpers ---------------------------------------------------------------------------------------------
+
+RAW_COLUMNS = ("signature", "slot", "err", "logs", "truncated", "source", "endpoint")
+TX_COLUMNS = (
+    "signature",
+    "slot",
+    "block_time",
+    "version",
+    "err",
+    "fee",
+    "compute_units",
+    "encoding",
+    "result",
+)
+
+
+async def copy_new(
+    conn: Conn, table: str, columns: Sequence[str], rows: dict[str, tuple[Any, ...]]
+) -> list[str]:
+    """COPY the rows whose signature the table does not hold yet (raw tables are insert-only and
+    have one writer, so a lookup then COPY replaces a staging table and ON CONFLICT)."""
+    held = {
+        r["signature"]
+        for r in await conn.fetch(
+            f"select signature from {table} where signature = any($1::text[])", list(rows)
+        )
+    }
+    new = sorted(k for k in rows if k not in held)
+    if new:
+        await conn.copy_records_to_table(table, records=[rows[k] for k in new], columns=columns)
+    return new
+
 
 CURVE_COLUMNS = (
     "mint", "slot", "signature", "event_index", "origin", "block_time", "virtual_token_reserves",

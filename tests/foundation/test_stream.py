@@ -10,6 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from pumpflow.schema import SCHEMA_HEAD
 from pumpflow.v1 import executor_pb2 as pb
 from pumpflow.v1 import executor_pb2_grpc as pb_grpc
 from tests.support import ExecutorHandle, executor_settings, running_executor
@@ -57,7 +58,7 @@ async def test_heartbeat_arrives_with_versions_and_the_trading_flag(executor: Ex
     hb = event.heartbeat
     assert event.WhichOneof("body") == "heartbeat"
     assert hb.trading_disabled is True
-    assert hb.executor_version and hb.contract_version == "pumpflow.v1" and hb.schema_revision == "0001"
+    assert hb.executor_version and hb.contract_version == "pumpflow.v1" and hb.schema_revision == SCHEMA_HEAD
     assert hb.executor_time_ms > 0
 
 
