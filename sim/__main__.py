@@ -108,7 +108,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_RETAIN,
         help="newest transactions kept for getTransaction and getSignaturesForAddress "
-        f"(default {DEFAULT_RETAIN:,}; about 6 KB each)",
+        f"(default {DEFAULT_RETAIN:,}; about 5 KB each)",
     )
     p.add_argument(
         "--generator",
