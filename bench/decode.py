@@ -30,6 +30,7 @@ import binascii
 import json
 import statistics
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -268,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim", type=int, default=3000, help="simulator notifications (0: skip)")
     args = parser.parse_args(argv)
 
+    calibration = (
+        min(timeit.repeat("sum(range(1000))", number=2000, repeat=5, timer=time.process_time)) / 2000
+    )
+    print(
+        f"calibration: sum(range(1000)) takes {calibration * 1e6:.1f} us of CPU here (typical laptops: 8-12 us)"
+    )
     results = load_transactions(args.fixtures)
     notes: list[Notification] = [
         (

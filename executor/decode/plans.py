@@ -176,6 +176,8 @@ def _count_and_compile(shapes: Shapes, data: bytes) -> None:
     if seen < COMPILE_AFTER:
         return
     del shapes.seen[key]
+    if len(shapes.done) >= MAX_SHAPES:
+        shapes.done.clear()
     shapes.done.add(key)
     plan = compile_plan(shapes.layout, data)
     if plan is None:
