@@ -10,6 +10,11 @@ remaps it onto the message's instruction list), `inner_index` counts the deeper 
 inside the current top-level instruction, which is the emitting instruction's index in
 `meta.innerInstructions`. After `Log truncated` the runtime drops lines, so the decoder stops
 there: an event printed after the marker has no trustworthy position and is only counted.
+
+`scan_logs` reads the lines one by one; `decode_logs` avoids it when a learned template proves
+the scan would come out the same (`logtemplate`), and decodes events through compiled per-shape
+plans (`plans`). `decode_logs_reference` is the same function without either, and the tests hold
+the two equal.
 """
 
 from __future__ import annotations
