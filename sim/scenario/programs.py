@@ -28,11 +28,23 @@ from sim.txformat import b58encode
 
 ROUTER = A.JUPITER_PROGRAM
 _ROUTE = bytes.fromhex("e517cb977ae3ad2a") + bytes(10)
+METADATA_RENT = 5_616_720
+MIGRATE_DATA = encode_instruction(A.PUMP_PROGRAM, "migrate", {})
+NOISE_PROGRAM = b58encode(hashlib.sha256(b"pumpflow-sim/noise-bot").digest())
+
+BUY_ERRORS = {
+    False: ("Buy", "TooMuchSolRequired", 6002, "0x1772"),
+    True: ("BuyExactSolIn", "TooLittleTokensReceived", 6042, "0x179a"),
+}
 
 
 def rent(size: int) -> int:
     """Rent-exempt minimum for `size` bytes of data."""
     return (128 + size) * 6960
+
+
+def mint_size(v2: bool) -> int:
+    return 400 if v2 else 82
 
 
 def ata_size(program: str) -> int:
@@ -224,19 +236,6 @@ def create(tree: Tree, v2: bool, token_program: str) -> None:
     )
     tree.emit(call, A.PUMP_PROGRAM)
     tree.top.append(call)
-
-
-METADATA_RENT = 5_616_720
-
-
-def mint_size(v2: bool) -> int:
-    return 400 if v2 else 82
-
-
-BUY_ERRORS = {
-    False: ("Buy", "TooMuchSolRequired", 6002, "0x1772"),
-    True: ("BuyExactSolIn", "TooLittleTokensReceived", 6042, "0x179a"),
-}
 
 
 def curve_buy(
@@ -454,9 +453,6 @@ def migrate(tree: Tree, token_program: str) -> None:
     tree.emit(call, A.PUMP_PROGRAM)
 
 
-MIGRATE_DATA = encode_instruction(A.PUMP_PROGRAM, "migrate", {})
-
-
 def amm_trade(
     tree: Tree, *, is_buy: bool, token_program: str, creator_fee: bool, fees: tuple[int, int, int]
 ) -> None:
@@ -521,9 +517,6 @@ def amm_trade(
         if creator_fee:
             token_transfer(call, A.TOKEN_PROGRAM, "$pool_quote", A.WSOL_MINT, "$cv_ata", "$pool", "#x3")
     tree.emit(call, A.PUMP_AMM_PROGRAM)
-
-
-NOISE_PROGRAM = b58encode(hashlib.sha256(b"pumpflow-sim/noise-bot").digest())
 
 
 def log_noise(tree: Tree) -> None:

@@ -147,6 +147,7 @@ Part = bytes | str
 Filled = tuple[tuple[str, ...], bytes, bytes | LogParts, tuple[bytes, ...], bool, bytes]
 _COMPACT = [compact_u16(n) for n in range(4096)]  # compact-u16 lengths of instruction data
 _U16 = [n.to_bytes(2, "little") for n in range(4096)]  # u16 lengths in packed inner instructions
+_INDEX = [bytes([i]) for i in range(256)]
 
 
 @dataclass(slots=True)
@@ -491,9 +492,6 @@ def build(
         truncated,
         template.fail_index,
     )
-
-
-_INDEX = [bytes([i]) for i in range(256)]
 
 
 def substitute(shape: Shape, values: Mapping[str, Any]) -> Shape:
