@@ -161,7 +161,9 @@ def main() -> int:
         if opts.command == "migrate":
             return 0
         if opts.command == "run":
-            return subprocess.run(opts.args, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=False).returncode
+            return subprocess.run(
+                opts.args, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=False
+            ).returncode
         return run_services(url, opts.args if opts.command == "demo" else None)
 
 
