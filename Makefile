@@ -10,6 +10,7 @@ SIM_ARGS ?= --rate 100 --speed 10
 REPLAY_ARGS ?=
 STRATEGY_REPLAY_ARGS ?=
 BENCH_ARGS ?=
+BENCH_REPLAY_ARGS ?= --rows 100000
 
 .PHONY: help bootstrap up demo migrate test lint fmt proto proto-check replay bench strategy-replay clean-data
 
@@ -55,10 +56,11 @@ replay: $(STAMP) ## rebuild the derived tables from raw_logs + transactions (REP
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor replay $(REPLAY_ARGS)
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor verify
 
-bench: $(STAMP) ## benchmarks: decoder, simulator, ingest end to end (BENCH_ARGS go to bench.ingest)
+bench: $(STAMP) ## benchmarks: decoder, simulator, ingest, replay (BENCH_ARGS: bench.ingest; BENCH_REPLAY_ARGS="--rows 1000000")
 	$(BIN)/python -m bench.decode
 	$(BIN)/python -m bench.sim
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.ingest $(BENCH_ARGS)
+	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.replay $(BENCH_REPLAY_ARGS)
 
 strategy-replay: $(STAMP) ## run the signals over the stored events (STRATEGY_REPLAY_ARGS="--check-stored")
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m strategy replay $(STRATEGY_REPLAY_ARGS)

@@ -2,10 +2,12 @@
 
     python -m bench.ingest [--rates 1000,5000] [--seconds 20]
 
-For each rate: a fresh database, the simulator (own process) and the executor (own process, the real
-`python -m executor run`). This process is both a second WebSocket client of the simulator (it records
+For each rate: a fresh database, the simulator (own process, serving a stream pre-generated once and
+kept under .data/bench-streams, so the generator's CPU is not in the measurement) and the executor
+(own process, the real `python -m executor run`). This process is both a second WebSocket client of the simulator (it records
 when each notification left the node) and a gRPC subscriber of the executor (when its TradeObserved
-arrived), so the latency is end to end on one clock. Figures printed per rate: sustained transactions
+arrived), so the latency is end to end on one clock (percentiles after a 2 s warm-up; every sample is
+written to latency-<rate>.csv). Figures printed per rate: sustained transactions
 per second stored with zero loss, notification -> TradeObserved latency p50/p99, the executor's DB
 write rate (rows/s) beside the raw COPY rate of the same rows on the same Postgres.
 """
@@ -183,15 +185,55 @@ async def scrape(port: int) -> dict[str, float]:
     }
 
 
-async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool) -> Result:
+STREAMS = ROOT / ".data" / "bench-streams"
+# Latency percentiles leave out the first seconds: decoder templates and plans are learned then.
+WARMUP_S = 2.0
+
+
+async def pregenerated(chain: list[str], rate: int, seconds: int) -> Path:
+    """A simulator stream generated once and kept (the simulator then only serves it, so the
+    benchmark measures ingest rather than the generator's CPU)."""
+    path = STREAMS / f"seed1-rate{rate}-s{seconds}.stream"
+    if not path.exists():
+        STREAMS.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path} (once)", file=sys.stderr)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "sim",
+            *chain,
+            "--pregenerate",
+            str(path),
+            "--log-level",
+            "warning",
+            cwd=ROOT,
+        )
+        if await proc.wait():
+            raise RuntimeError("simulator could not pre-generate the stream")
+    return path
+
+
+async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool, pregenerate: bool) -> Result:
     async with fresh_database(keep_db) as url:
         sim_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
         manifest = tmp / f"manifest-{rate}.jsonl"
         logs = (tmp / f"bench-{rate}.log").open("wb")
+        chain = [
+            "--seed",
+            "1",
+            "--rate",
+            str(rate),
+            "--speed",
+            "10",
+            "--duration",
+            str(seconds),
+            "--signatures",
+            "fast",
+        ]
+        source = ["--replay", str(await pregenerated(chain, rate, seconds))] if pregenerate else []
         sim = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "sim", "--host", "127.0.0.1", "--port", str(sim_port), "--seed", "1",
-            "--rate", str(rate), "--speed", "10", "--duration", str(seconds), "--manifest", str(manifest),
-            "--signatures", "fast", "--log-level", "warning", cwd=ROOT, stdout=logs, stderr=logs,
+            sys.executable, "-m", "sim", "--host", "127.0.0.1", "--port", str(sim_port), *chain, *source,
+            "--manifest", str(manifest), "--log-level", "warning", cwd=ROOT, stdout=logs, stderr=logs,
         )  # fmt: skip
         env = {
             **os.environ,
@@ -223,22 +265,28 @@ async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool) -> Result:
             await asyncio.sleep(1)
             rows_before = await count_rows(url)
             started = time.monotonic()
-            served_signatures: set[str] = set()
-            stored = 0
+            stored = served = 0
             deadline = started + seconds + 120
             while time.monotonic() < deadline:
                 await asyncio.sleep(1)
-                rows = [orjson.loads(line) for line in manifest.read_bytes().splitlines() if line.strip()]
-                served_signatures = {r["signature"] for r in rows}
+                # Counting lines, not parsing them: this loop must not stall the timing watchers.
+                served = manifest.read_bytes().count(b"\n")
                 conn = await asyncpg.connect(url)
                 stored = int(await conn.fetchval("select count(*) from raw_logs"))
                 await conn.close()
-                print(f"  {rate}/s: served {len(served_signatures)}, stored {stored}", file=sys.stderr, end="\r")
-                if time.monotonic() - started > seconds and stored >= len(served_signatures):
+                print(f"  {rate}/s: served {served}, stored {stored}", file=sys.stderr, end="\r")
+                if time.monotonic() - started > seconds and stored >= served:
                     break
             elapsed = time.monotonic() - started
             internals = await scrape(metrics_port)
-            await asyncio.sleep(1)
+            rows = [orjson.loads(line) for line in manifest.read_bytes().splitlines() if line.strip()]
+            served_signatures = {r["signature"] for r in rows}
+            # Let the stream subscriber finish: it may be catching up from the outbox.
+            streamed, quiet_since = -1, time.monotonic()
+            while time.monotonic() - quiet_since < 3 and time.monotonic() < deadline:
+                if len(seen) != streamed:
+                    streamed, quiet_since = len(seen), time.monotonic()
+                await asyncio.sleep(0.5)
             stop.set()
             for task in watchers:
                 task.cancel()
@@ -251,11 +299,13 @@ async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool) -> Result:
                 for rec in r.get("records") or []
                 if rec["kind"] in ("curve_trade", "amm_trade")
             }
-            latencies = [
-                (seen[key] - sent[key.split(":")[0]]) * 1000
+            timed = sorted(
+                (sent[key.split(":")[0]] - started, (seen[key] - sent[key.split(":")[0]]) * 1000)
                 for key in trades
                 if key in seen and key.split(":")[0] in sent
-            ]
+            )
+            (tmp / f"latency-{rate}.csv").write_text("".join(f"{t:.3f},{ms:.1f}\n" for t, ms in timed))
+            latencies = [ms for t, ms in timed if t >= WARMUP_S]
             return Result(
                 rate=rate,
                 served=len(served_signatures),
@@ -289,6 +339,11 @@ async def main() -> int:
     ap.add_argument("--rates", default="1000,5000", help="comma-separated simulator rates (tx/s)")
     ap.add_argument("--seconds", type=int, default=20, help="emission time per rate")
     ap.add_argument("--keep-db", action="store_true", help="keep each rate's database for inspection")
+    ap.add_argument(
+        "--live-generation",
+        action="store_true",
+        help="let the simulator generate while serving (default: serve a pre-generated stream kept in .data/)",
+    )
     opts = ap.parse_args()
     print(
         "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  DB rows/s  COPY rows/s"
@@ -297,7 +352,7 @@ async def main() -> int:
     print(f"logs and manifests in {tmp}", file=sys.stderr)
     if True:
         for rate in (int(r) for r in opts.rates.split(",")):
-            r = await run_rate(rate, opts.seconds, Path(tmp), opts.keep_db)
+            r = await run_rate(rate, opts.seconds, Path(tmp), opts.keep_db, not opts.live_generation)
             print(
                 f"{r.rate:>4}  {r.served / opts.seconds:>8.0f}  {r.served:>6}  {r.stored:>6}  {r.served - min(r.stored, r.served):>4}  "
                 f"{r.stored / r.seconds:>11.0f}  {r.trades_streamed:>7}/{r.trades_expected:<7}  "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -177,8 +177,8 @@ class EventBus:
             return [outbox.add(e) for e in events]
 
     def _fan_out(self, published: list[Published]) -> None:
-        for item in published:
-            metrics.EVENTS_PUBLISHED.labels(kind=item.kind).inc()
+        for kind, count in Counter(item.kind for item in published).items():
+            metrics.EVENTS_PUBLISHED.labels(kind=kind).inc(count)
         for sub in self._subscribers:
             sub.offer(published)
 

@@ -65,7 +65,7 @@ class ExecutorSettings(BaseSettings):
     fetch_failed: bool = False
     ingest_queue_size: int = Field(default=10_000, ge=100)
     ingest_batch_max: int = Field(default=1_000, ge=1)
-    ingest_batch_wait_ms: int = Field(default=10, ge=0)
+    ingest_batch_wait_ms: int = Field(default=2, ge=0)
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     ingest_initial_backfill: int = Field(default=0, ge=0, le=1000)
     features_lateness_s: int = Field(default=30, ge=0)

@@ -3,7 +3,8 @@
     ExecutorError
     ├── ConfigError            bad settings; the service refuses to start
     ├── StoreError             Postgres failed; `retriable` says whether to retry
-    │   └── StoreUnavailable   connection lost / server down (retriable)
+    │   ├── StoreUnavailable   connection lost / server down (retriable)
+    │   └── StoreConflict      deadlock / serialization failure: the transaction may simply rerun
     ├── IntentInvalid          a TradeIntent failed validation (gRPC INVALID_ARGUMENT)
     ├── IntentConflict         an intent_id reused for a different request (gRPC ALREADY_EXISTS)
     └── OutOfRange             a stream resume point outside the held events (gRPC OUT_OF_RANGE)
@@ -28,6 +29,10 @@ class StoreError(ExecutorError):
 
 
 class StoreUnavailable(StoreError):
+    retriable = True
+
+
+class StoreConflict(StoreError):
     retriable = True
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from executor.errors import StoreError, StoreUnavailable
+from executor.errors import StoreConflict, StoreError, StoreUnavailable
 from executor.intents import Decision, IntentRecord
 from pumpflow.schema import Conn, check_schema
 
@@ -39,6 +39,8 @@ async def translate_errors(what: str) -> AsyncIterator[None]:
         yield
     except UNAVAILABLE as exc:
         raise StoreUnavailable(f"{what}: database unavailable ({type(exc).__name__}: {exc})") from exc
+    except asyncpg.exceptions.TransactionRollbackError as exc:
+        raise StoreConflict(f"{what}: {type(exc).__name__}: {exc}") from exc
     except asyncpg.PostgresError as exc:
         raise StoreError(f"{what}: {type(exc).__name__}: {exc}") from exc
 

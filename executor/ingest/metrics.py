@@ -28,6 +28,7 @@ DB_RETRIES = Counter(
     "pumpflow_ingest_db_retries_total", "Batches retried after a database error", ["retriable"]
 )
 QUEUE_DEPTH = Gauge("pumpflow_ingest_queue_depth", "Items waiting", ["queue"])
+WORK_QUEUE_DEPTH = QUEUE_DEPTH.labels(queue="work")
 FETCHES = Counter("pumpflow_ingest_fetches_total", "getTransaction outcomes", ["outcome", "reason"])
 FETCH_LATENCY = Histogram(
     "pumpflow_ingest_fetch_seconds",
@@ -57,3 +58,14 @@ TASK_CRASHES = Counter(
 POISON_INPUTS = Counter(
     "pumpflow_ingest_poison_inputs_total", "Inputs that failed processing alone; recorded in decode_errors"
 )
+
+
+_NOTIFICATIONS_BY_PROGRAM: dict[str, Counter] = {}
+
+
+def notifications(program: str) -> Counter:
+    """The per-program notification counter, resolved once per program (label lookups are not free)."""
+    child = _NOTIFICATIONS_BY_PROGRAM.get(program)
+    if child is None:
+        child = _NOTIFICATIONS_BY_PROGRAM[program] = NOTIFICATIONS.labels(program=program)
+    return child

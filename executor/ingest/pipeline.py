@@ -47,6 +47,7 @@ log = structlog.get_logger("executor.ingest")
 FetchPolicy = Literal["all", "smart", "none"]
 PROGRAMS = (PUMP, PUMP_AMM)
 SWEEP_PAGE = 1000
+SLOW_BATCH_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class IngestConfig:
     fetch_failed: bool = False
     queue_size: int = 10_000
     batch_max: int = 1_000
-    batch_wait_s: float = 0.01
+    batch_wait_s: float = 0.002
     idle_flush_s: float = 1.0
     reconcile_interval_s: float = 30.0
     sweep_max_pages: int = 200
@@ -228,7 +229,7 @@ class Ingest:
         self.sweep_requests.put_nowait("connect")
 
     async def on_notice(self, notice: LogsNotice) -> None:
-        metrics.NOTIFICATIONS.labels(program=notice.program).inc()
+        metrics.notifications(notice.program).inc()
         status = self.running.status
         status.last_slot_seen = max(status.last_slot_seen, notice.slot)
         metrics.LAST_SLOT.set(status.last_slot_seen)
@@ -244,7 +245,7 @@ class Ingest:
             notice.signature, notice.slot, notice.err, notice.logs, "ws", notice.endpoint, decoded, error
         )
         await self.queue.put((item, time.monotonic()))
-        metrics.QUEUE_DEPTH.labels(queue="work").set(self.queue.qsize())
+        metrics.WORK_QUEUE_DEPTH.set(self.queue.qsize())
 
     # Writer ------------------------------------------------------------------------------------------
 
@@ -268,7 +269,7 @@ class Ingest:
                 batch.append(await asyncio.wait_for(self.queue.get(), remaining))
             except TimeoutError:
                 break
-        metrics.QUEUE_DEPTH.labels(queue="work").set(self.queue.qsize())
+        metrics.WORK_QUEUE_DEPTH.set(self.queue.qsize())
         return batch
 
     async def writer(self) -> None:
@@ -305,8 +306,11 @@ class Ingest:
                     continue
                 try:
                     await self.commit(conn, pending)
-                except StoreError:
-                    raise
+                except StoreError as exc:
+                    if exc.retriable:
+                        raise
+                    log.error("batch refused by the database; retrying its inputs one by one", error=str(exc))
+                    await self.isolate(conn, pending)
                 except Exception:
                     log.exception("batch failed on an unexpected error; retrying its inputs one by one")
                     await self.isolate(conn, pending)
@@ -323,6 +327,7 @@ class Ingest:
     async def commit(self, conn: Conn, batch: list[tuple[Input, float]]) -> None:
         inputs = [item for item, _ in batch]
         metrics.BATCH_SIZE.observe(len(inputs))
+        started = time.monotonic()
         try:
             async with self.running.bus.transaction(conn) as (tx_conn, outbox):
                 await self.processor.apply(tx_conn, outbox, inputs, persist_raw=True)
@@ -339,29 +344,43 @@ class Ingest:
             if isinstance(item, LogsInput):
                 metrics.NOTIFY_TO_EVENT.observe(now - received)
         self.running.status.last_block_time = self.processor.features.watermark
+        if now - started > SLOW_BATCH_S:
+            log.warning(
+                "slow batch",
+                seconds=round(now - started, 3),
+                inputs=len(inputs),
+                steps=self.processor.last_timings,
+            )
 
     async def isolate(self, conn: Conn, batch: list[tuple[Input, float]]) -> None:
         """Commit inputs one at a time; one that still fails is recorded in decode_errors, not lost silently."""
         for entry in batch:
             try:
                 await self.commit(conn, [entry])
-            except StoreError:
-                raise
-            except Exception as exc:
-                item = entry[0]
-                metrics.POISON_INPUTS.inc()
-                log.exception(
-                    "input cannot be processed; recorded in decode_errors", signature=item.signature
-                )
-                async with translate_errors("record poison input"), conn.transaction():
-                    await conn.execute(
-                        "insert into decode_errors (signature, ordinal, slot, stage, reason, detail) "
-                        "values ($1, 0, $2, 'process', $3, $4) on conflict do nothing",
-                        item.signature,
-                        item.slot,
-                        type(exc).__name__,
-                        str(exc)[:2000],
-                    )
+            except StoreError as exc:
+                if exc.retriable:
+                    raise
+                await self.record_poison(conn, entry[0], exc)
+            except Exception as exc:  # noqa: BLE001 (isolated and recorded; must not stop ingest)
+                await self.record_poison(conn, entry[0], exc)
+
+    async def record_poison(self, conn: Conn, item: Input, exc: Exception) -> None:
+        metrics.POISON_INPUTS.inc()
+        log.error(
+            "input cannot be processed; recorded in decode_errors",
+            signature=item.signature,
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=not isinstance(exc, StoreError),
+        )
+        async with translate_errors("record poison input"), conn.transaction():
+            await conn.execute(
+                "insert into decode_errors (signature, ordinal, slot, stage, reason, detail) "
+                "values ($1, 0, $2, 'process', $3, $4) on conflict do nothing",
+                item.signature,
+                item.slot,
+                type(exc).__name__,
+                str(exc)[:2000],
+            )
 
     async def flush_idle(self, conn: Conn) -> None:
         async with self.running.bus.transaction(conn) as (tx_conn, outbox):
