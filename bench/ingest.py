@@ -278,6 +278,7 @@ async def run_rate(rate: int, seconds: int, tmp: Path, keep_db: bool, pregenerat
                 if time.monotonic() - started > seconds and stored >= served:
                     break
             elapsed = time.monotonic() - started
+            print(" " * 60, file=sys.stderr, end="\r")
             internals = await scrape(metrics_port)
             rows = [orjson.loads(line) for line in manifest.read_bytes().splitlines() if line.strip()]
             served_signatures = {r["signature"] for r in rows}
@@ -346,20 +347,20 @@ async def main() -> int:
     )
     opts = ap.parse_args()
     print(
-        "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  DB rows/s  COPY rows/s"
+        "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  DB rows/s"
+        "  COPY rows/s  batch ms  batch size  notify->commit ms"
     )
     tmp = tempfile.mkdtemp(prefix="pumpflow-bench-ingest-")
     print(f"logs and manifests in {tmp}", file=sys.stderr)
-    if True:
-        for rate in (int(r) for r in opts.rates.split(",")):
-            r = await run_rate(rate, opts.seconds, Path(tmp), opts.keep_db, not opts.live_generation)
-            print(
-                f"{r.rate:>4}  {r.served / opts.seconds:>8.0f}  {r.served:>6}  {r.stored:>6}  {r.served - min(r.stored, r.served):>4}  "
-                f"{r.stored / r.seconds:>11.0f}  {r.trades_streamed:>7}/{r.trades_expected:<7}  "
-                f"{statistics.median(r.latencies_ms) if r.latencies_ms else float('nan'):>6.1f}  "
-                f"{pct(r.latencies_ms, 0.99):>6.1f}  {r.rows_written / r.write_seconds:>9.0f}  {r.copy_rows_per_s:>11.0f}"
-                f"  {r.internals['batch_ms']:>8.1f}  {r.internals['batch_size']:>10.1f}  {r.internals['commit_ms']:>17.1f}"
-            )
+    for rate in (int(r) for r in opts.rates.split(",")):
+        r = await run_rate(rate, opts.seconds, Path(tmp), opts.keep_db, not opts.live_generation)
+        print(
+            f"{r.rate:>4}  {r.served / opts.seconds:>8.0f}  {r.served:>6}  {r.stored:>6}  {r.served - min(r.stored, r.served):>4}  "
+            f"{r.stored / r.seconds:>11.0f}  {r.trades_streamed:>7}/{r.trades_expected:<7}  "
+            f"{statistics.median(r.latencies_ms) if r.latencies_ms else float('nan'):>6.1f}  "
+            f"{pct(r.latencies_ms, 0.99):>6.1f}  {r.rows_written / r.write_seconds:>9.0f}  {r.copy_rows_per_s:>11.0f}"
+            f"  {r.internals['batch_ms']:>8.1f}  {r.internals['batch_size']:>10.1f}  {r.internals['commit_ms']:>17.1f}"
+        )
     return 0
 
 
