@@ -46,8 +46,9 @@ from executor.decode.layouts import EVENTS
 from executor.decode.logs import decode_logs_reference, scan_logs
 from executor.decode.model import DecodedTx
 from executor.decode.plans import decode_logged_event
+from sim.recorded import default_fixtures_dir
 
-FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+FIXTURES = default_fixtures_dir()
 TARGET_NOTIFICATIONS_PER_SECOND = 50_000
 DATA = "Program data: "
 

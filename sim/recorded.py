@@ -10,6 +10,7 @@ a slot are placed after the last transaction of their era (INDEX `era`), by sign
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,11 @@ _KIND_PRIORITY = (
 
 
 def default_fixtures_dir() -> Path:
-    """`<repo>/../shared/fixtures`, found from this file's location."""
+    """`$PUMPFLOW_FIXTURES` when set (a checkout that does not sit beside `shared/`), else
+    `<repo>/../shared/fixtures`, found from this file's location."""
+    configured = os.environ.get("PUMPFLOW_FIXTURES")
+    if configured:
+        return Path(configured).expanduser().resolve()
     return Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 
 

@@ -15,13 +15,20 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
+import pytest
 
 from executor.config import ExecutorSettings
 from executor.runtime import Running, TaskFactory
 from executor.service import serve
+from sim.recorded import default_fixtures_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = default_fixtures_dir()
+# For tests that serve or read the recorded mainnet fixtures (shared/fixtures beside the checkout).
+needs_fixtures = pytest.mark.skipif(
+    not (FIXTURES / "INDEX.json").is_file(),
+    reason=f"chain fixtures not found at {FIXTURES} (shared/fixtures beside the repo, or PUMPFLOW_FIXTURES)",
+)
 
 
 def free_port() -> int:

@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-MISSING_REASON = f"chain fixtures not found at {FIXTURES} (shared/fixtures beside the repo)"
+from sim.recorded import default_fixtures_dir
+
+FIXTURES = default_fixtures_dir()
+MISSING_REASON = (
+    f"chain fixtures not found at {FIXTURES} (shared/fixtures beside the repo, or PUMPFLOW_FIXTURES)"
+)
 
 
 def _index() -> list[dict[str, Any]]:

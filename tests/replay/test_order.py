@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import pickle
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,10 @@ from executor.ingest.processor import Input, Processor, ProcessorConfig, logs_in
 from executor.replay.source import pack, unpack
 from executor.store import Store
 from executor.verify import DERIVED_TABLES, digest_database
+from sim.recorded import default_fixtures_dir
 from tests.support import fetch
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+FIXTURES = default_fixtures_dir()
 CREATE = (
     FIXTURES
     / "transactions"

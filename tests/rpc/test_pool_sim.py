@@ -9,6 +9,9 @@ from typing import Any
 import sim
 from executor.rpc import Priority, RpcPool
 from tests.rpc.conftest import PUMP, endpoint_of, metric, requests
+from tests.support import needs_fixtures
+
+pytestmark = needs_fixtures  # the simulator serves the recorded scenario
 
 FAST: dict[str, Any] = {"retry_backoff_min_s": 0.01, "retry_backoff_max_s": 0.05}
 

@@ -16,7 +16,9 @@ from prometheus_client import REGISTRY
 import sim
 from executor.rpc import Endpoint, LogsSubscription, RpcError, RpcPool, RpcTransportError
 from tests.rpc.conftest import API_KEY, PUMP, endpoint_of
-from tests.support import free_port
+from tests.support import free_port, needs_fixtures
+
+pytestmark = needs_fixtures  # the simulator serves the recorded scenario
 
 
 @contextlib.contextmanager

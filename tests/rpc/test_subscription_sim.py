@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 import sim
 from executor.rpc import Endpoint, LogsNotice, LogsSubscription, Priority, RpcPool
 from tests.rpc.conftest import PUMP, PUMP_AMM, endpoint_of, metric
+from tests.support import needs_fixtures
 
 
 def quick(target: RpcPool | list[Endpoint], programs: list[str], **options: Any) -> LogsSubscription:
@@ -90,6 +91,7 @@ def unique(notices: list[LogsNotice]) -> set[tuple[str, str]]:
     return {(n.program, n.signature) for n in notices}
 
 
+@needs_fixtures
 async def test_every_notification_sent_on_each_connection_arrives_across_forced_drops() -> None:
     async with sim.running(scenario="recorded", port=0, rate=12, faults="ws-drop:1s,dup:0.2") as node:
         endpoint = endpoint_of(node)
@@ -112,6 +114,7 @@ async def test_every_notification_sent_on_each_connection_arrives_across_forced_
     assert {n.signature for n in recorder.notices} <= manifest
 
 
+@needs_fixtures
 async def test_a_node_restart_resets_ids_and_the_stream_resubscribes() -> None:
     async with sim.running(scenario="recorded", port=0, rate=12, faults="restart:1.5s") as node:
         recorder = Recorder()
@@ -123,6 +126,7 @@ async def test_a_node_restart_resets_ids_and_the_stream_resubscribes() -> None:
     assert {n.program for n in recorder.notices} <= {PUMP, PUMP_AMM}
 
 
+@needs_fixtures
 async def test_on_connect_runs_before_any_notification_of_its_connection_is_delivered() -> None:
     async with sim.running(scenario="recorded", port=0, rate=40) as node:
         recorder = Recorder(connect_delay_s=0.5)
@@ -138,6 +142,7 @@ def quiet_program() -> str:
     return str(Pubkey.new_unique())  # mentioned by no transaction: the connection stays silent
 
 
+@needs_fixtures
 async def test_client_pings_keep_an_idle_connection_open() -> None:
     async with sim.running(scenario="recorded", port=0, faults="idle-timeout:1s") as node:
         pinging = Recorder()
@@ -153,6 +158,7 @@ async def test_client_pings_keep_an_idle_connection_open() -> None:
     assert len(silent.connects) >= 2  # without pings the node closes the idle socket
 
 
+@needs_fixtures
 async def test_no_notifications_while_slots_advance_is_a_stall_and_reconnects() -> None:
     async with sim.running(scenario="recorded", port=0, speed=10) as node:
         endpoint = endpoint_of(node)
@@ -164,6 +170,7 @@ async def test_no_notifications_while_slots_advance_is_a_stall_and_reconnects() 
     assert metric("pumpflow_rpc_ws_reconnects_total", endpoint=endpoint.label, reason="stall") >= 1
 
 
+@needs_fixtures
 async def test_malformed_ghost_and_oversize_frames_are_counted_and_never_end_the_stream() -> None:
     faults = "malformed:0.2,ghost:0.2,oversize:0.1:1500kb"
     async with sim.running(scenario="recorded", port=0, rate=20, seed=5, faults=faults) as node:
@@ -182,6 +189,7 @@ async def test_malformed_ghost_and_oversize_frames_are_counted_and_never_end_the
     )
 
 
+@needs_fixtures
 async def test_a_slow_consumer_gets_everything_through_a_small_queue() -> None:
     async with sim.running(scenario="recorded", port=0, rate=60) as node:
         recorder = Recorder(notice_delay_s=0.02)
@@ -193,6 +201,7 @@ async def test_a_slow_consumer_gets_everything_through_a_small_queue() -> None:
     assert len(recorder.notices) == sent(node)
 
 
+@needs_fixtures
 async def test_redundant_mode_merges_two_endpoints_and_survives_drops_on_one() -> None:
     async with (
         sim.running(scenario="recorded", port=0, rate=12, faults="ws-drop:1s") as flaky,

@@ -18,6 +18,7 @@ from sim.faults import parse_faults
 from sim.recorded import default_fixtures_dir, encoding_of
 from sim.scenario import lifecycle_feed
 from tests.sim.conftest import rpc
+from tests.support import needs_fixtures
 
 FIXTURES = default_fixtures_dir()
 
@@ -31,6 +32,7 @@ def _fixture_results() -> dict[str, dict]:
 
 
 @pytest.mark.slow
+@needs_fixtures
 async def test_recorded_mode_answers_every_fixture_exactly_and_gates_v0():
     fixtures = _fixture_results()
     async with sim.running(scenario="recorded", rate=1000) as s:
