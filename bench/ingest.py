@@ -39,6 +39,7 @@ from pumpflow.v1 import executor_pb2_grpc as pb_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 PUMP = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"
+PUMP_AMM = "pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA"
 DERIVED_ROWS = ("raw_logs", "transactions", "trades", "curve_snapshots", "amm_snapshots", "tokens", "events")
 
 
@@ -104,9 +105,11 @@ async def wait_port(port: int) -> None:
 
 
 async def watch_notifications(ws_url: str, sent: dict[str, float], stop: asyncio.Event) -> None:
+    """Both programs, as the executor subscribes: most generated trades are PumpSwap trades."""
     async with websockets.connect(ws_url, max_size=None) as ws:
-        await ws.send(orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "logsSubscribe",
-                                    "params": [{"mentions": [PUMP]}, {"commitment": "confirmed"}]}))  # fmt: skip
+        for n, program in enumerate((PUMP, PUMP_AMM), 1):
+            await ws.send(orjson.dumps({"jsonrpc": "2.0", "id": n, "method": "logsSubscribe",
+                                        "params": [{"mentions": [program]}, {"commitment": "confirmed"}]}))  # fmt: skip
         while not stop.is_set():
             try:
                 frame = await asyncio.wait_for(ws.recv(), 0.5)
@@ -347,7 +350,7 @@ async def main() -> int:
     )
     opts = ap.parse_args()
     print(
-        "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  DB rows/s"
+        "rate  sim tx/s  served  stored  loss  stored tx/s  trades streamed  p50 ms  p99 ms  samples  DB rows/s"
         "  COPY rows/s  batch ms  batch size  notify->commit ms"
     )
     tmp = tempfile.mkdtemp(prefix="pumpflow-bench-ingest-")
@@ -358,7 +361,7 @@ async def main() -> int:
             f"{r.rate:>4}  {r.served / opts.seconds:>8.0f}  {r.served:>6}  {r.stored:>6}  {r.served - min(r.stored, r.served):>4}  "
             f"{r.stored / r.seconds:>11.0f}  {r.trades_streamed:>7}/{r.trades_expected:<7}  "
             f"{statistics.median(r.latencies_ms) if r.latencies_ms else float('nan'):>6.1f}  "
-            f"{pct(r.latencies_ms, 0.99):>6.1f}  {r.rows_written / r.write_seconds:>9.0f}  {r.copy_rows_per_s:>11.0f}"
+            f"{pct(r.latencies_ms, 0.99):>6.1f}  {len(r.latencies_ms):>7}  {r.rows_written / r.write_seconds:>9.0f}  {r.copy_rows_per_s:>11.0f}"
             f"  {r.internals['batch_ms']:>8.1f}  {r.internals['batch_size']:>10.1f}  {r.internals['commit_ms']:>17.1f}"
         )
     return 0

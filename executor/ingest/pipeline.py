@@ -174,7 +174,8 @@ class Fetcher:
                 wait = 5.0
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), min(wait, 5.0))
+                async with asyncio.timeout(min(wait, 5.0)):
+                    await self.wake.wait()
 
     def retry_later(self, item: FetchItem) -> bool:
         item.attempts += 1
@@ -253,8 +254,11 @@ class Ingest:
         if self.carry:
             batch, self.carry = self.carry, []
             return batch
+        # asyncio.timeout, not wait_for: on 3.11 wait_for returns the item when a cancellation races
+        # with its completion, and the swallowed cancellation left the writer running after stop.
         try:
-            first = await asyncio.wait_for(self.queue.get(), self.config.idle_flush_s)
+            async with asyncio.timeout(self.config.idle_flush_s):
+                first = await self.queue.get()
         except TimeoutError:
             return None
         batch = [first]
@@ -266,7 +270,8 @@ class Ingest:
             if remaining <= 0 or len(batch) >= self.config.batch_max:
                 break
             try:
-                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
+                async with asyncio.timeout(remaining):
+                    batch.append(await self.queue.get())
             except TimeoutError:
                 break
         metrics.WORK_QUEUE_DEPTH.set(self.queue.qsize())
@@ -476,7 +481,8 @@ class Ingest:
         failures = 0
         while True:
             try:
-                trigger = await asyncio.wait_for(self.sweep_requests.get(), self.config.reconcile_interval_s)
+                async with asyncio.timeout(self.config.reconcile_interval_s):
+                    trigger = await self.sweep_requests.get()
             except TimeoutError:
                 trigger = "timer"
             while not self.sweep_requests.empty():
