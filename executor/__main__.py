@@ -6,18 +6,12 @@ import argparse
 import asyncio
 import sys
 
-from pydantic import ValidationError
-
-from executor.config import ExecutorSettings
+from executor.config import settings_for_command
 from pumpflow import logs
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    try:
-        settings = ExecutorSettings()
-    except ValidationError as exc:
-        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command("run")
     logs.configure(settings.log_format, settings.log_level, "executor")
     # Imported after logging is configured.
     from executor.ingest.pipeline import ingest_task

@@ -33,9 +33,8 @@ from typing import Any
 import asyncpg
 import orjson
 import structlog
-from pydantic import ValidationError
 
-from executor.config import ExecutorSettings
+from executor.config import ExecutorSettings, settings_for_command
 from executor.decode import PUMP, PUMP_AMM
 from executor.errors import ExecutorError
 from executor.ingest.pipeline import rate_limits
@@ -394,14 +393,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    try:
-        settings = ExecutorSettings()
-    except ValidationError as exc:
-        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
-    if not settings.database_url:
-        print("executor backfill: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    settings = settings_for_command("backfill", database=True)
     logs.configure(settings.log_format, settings.log_level, "executor")
     addresses = list(args.mint) or [PUMP, PUMP_AMM]
     try:

@@ -6,9 +6,10 @@ service with a message naming the variable. Trading can only be switched on here
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pumpflow.addr import parse_host_port
@@ -91,3 +92,17 @@ class ExecutorSettings(BaseSettings):
         if not self.solana_rpc_http:
             raise ValueError("SOLANA_RPC_HTTP/SOLANA_RPC_WS need at least one endpoint")
         return self
+
+
+def settings_for_command(command: str, *, database: bool = False) -> ExecutorSettings:
+    """The settings a CLI command runs with. A bad configuration (or no DATABASE_URL where the command
+    needs one) is printed with pydantic's explanation and exits 2, as usage errors do."""
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if database and not settings.database_url:
+        print(f"executor {command}: DATABASE_URL is not set", file=sys.stderr)
+        raise SystemExit(2)
+    return settings

@@ -34,9 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
-from pydantic import ValidationError
 
-from executor.config import ExecutorSettings
+from executor.config import settings_for_command
 from pumpflow.schema import Conn
 
 DERIVED_TABLES = ("tokens", "trades", "curve_snapshots", "amm_snapshots", "features_1m", "risk_flags")
@@ -197,23 +196,8 @@ def tables_of(args: argparse.Namespace) -> list[str]:
     return tables
 
 
-def database_url() -> str | None:
-    """DATABASE_URL from the executor's settings (environment and .env), or None after saying why."""
-    try:
-        url = ExecutorSettings().database_url
-    except ValidationError as exc:
-        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
-        return None
-    if not url:
-        print("executor: DATABASE_URL is not set", file=sys.stderr)
-        return None
-    return url
-
-
 def command(args: argparse.Namespace) -> int:
-    url = database_url()
-    if url is None:
-        return 2
+    url = settings_for_command("verify", database=True).database_url
     tables = tables_of(args)
     try:
         ours = asyncio.run(digest_database(url, tables))

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 import orjson
-from pydantic import ValidationError
 
-from executor.config import ExecutorSettings
+from executor.config import settings_for_command
 from executor.errors import ExecutorError
 from executor.ingest.pipeline import ingest_config
 from executor.progress import Progress
@@ -104,14 +103,7 @@ async def resolve(url: str, args: argparse.Namespace) -> ReplayOptions:
 
 
 def command(args: argparse.Namespace) -> int:
-    try:
-        settings = ExecutorSettings()
-    except ValidationError as exc:
-        print(f"executor: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
-    if not settings.database_url:
-        print("executor replay: DATABASE_URL is not set", file=sys.stderr)
-        return 2
+    settings = settings_for_command("replay", database=True)
     logs.configure(settings.log_format, settings.log_level, "executor")
     config = ingest_config(settings).processor
     try:
