@@ -202,6 +202,10 @@ class SimServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            # Shutdown cancels the open connections' handlers. Ending quietly: on 3.11 the stream
+            # protocol's done-callback calls exception() on a cancelled handler and logs a traceback.
+            return
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
