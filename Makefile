@@ -10,6 +10,9 @@ SIM_ARGS ?= --rate 100 --speed 10
 REPLAY_ARGS ?=
 STRATEGY_REPLAY_ARGS ?=
 BENCH_ARGS ?=
+# DEMO=1: replay / strategy-replay work on the embedded demo database (what `make demo` filled).
+DEMO ?=
+STACK_DB := $(if $(DEMO),--demo-db)
 BENCH_REPLAY_ARGS ?= --rows 100000
 
 .PHONY: help bootstrap up demo migrate test lint fmt proto proto-check replay bench strategy-replay clean-data
@@ -52,9 +55,9 @@ proto: $(STAMP) ## regenerate pumpflow/v1 from proto/
 proto-check: $(STAMP) ## fail when the committed generated code is stale
 	$(BIN)/python -m scripts.protogen --check pumpflow/v1
 
-replay: $(STAMP) ## rebuild the derived tables from raw_logs + transactions (REPLAY_ARGS="--from-slot N")
-	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor replay $(REPLAY_ARGS)
-	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m executor verify
+replay: $(STAMP) ## rebuild the derived tables from raw_logs + transactions (REPLAY_ARGS="--from-slot N"; DEMO=1)
+	$(BIN)/python -m scripts.stack $(STACK_DB) run -- $(BIN)/python -m executor replay $(REPLAY_ARGS)
+	$(BIN)/python -m scripts.stack $(STACK_DB) run -- $(BIN)/python -m executor verify
 
 bench: $(STAMP) ## benchmarks: decoder, simulator, ingest, replay (BENCH_ARGS: bench.ingest; BENCH_REPLAY_ARGS="--rows 1000000")
 	$(BIN)/python -m bench.decode
@@ -62,8 +65,8 @@ bench: $(STAMP) ## benchmarks: decoder, simulator, ingest, replay (BENCH_ARGS: b
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.ingest $(BENCH_ARGS)
 	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m bench.replay $(BENCH_REPLAY_ARGS)
 
-strategy-replay: $(STAMP) ## run the signals over the stored events (STRATEGY_REPLAY_ARGS="--check-stored")
-	$(BIN)/python -m scripts.stack run -- $(BIN)/python -m strategy replay $(STRATEGY_REPLAY_ARGS)
+strategy-replay: $(STAMP) ## run the signals over the stored events (STRATEGY_REPLAY_ARGS="--check-stored"; DEMO=1)
+	$(BIN)/python -m scripts.stack $(STACK_DB) run -- $(BIN)/python -m strategy replay $(STRATEGY_REPLAY_ARGS)
 
 clean-data: ## delete the embedded Postgres under .data/
 	rm -rf .data/pg

@@ -1,15 +1,19 @@
 """Runs the local stack for `make up`, `make demo` and `make migrate`.
 
 Database: DATABASE_URL when set, otherwise an embedded PostgreSQL (pgserver) with its data under
-./.data/pg, kept across runs and stopped when this process ends. The schema is migrated with alembic
-before any service starts (the services never migrate themselves). Services run as child processes in
-the foreground; Ctrl-C (or SIGTERM) stops all of them, and if one exits on its own the others are
+./.data/pg, kept across runs and stopped when this process ends. The embedded server holds two
+databases: `pumpflow` (`make up`: what the configured RPC endpoints deliver) and `pumpflow_demo`
+(`make demo`: simulated chain data, created afresh by every demo so that its traffic flows from the
+start and never mixes with real data; `--demo-db` points the other commands at it). The schema is
+migrated with alembic before any service starts (the services never migrate themselves). Services run
+as child processes in the foreground; Ctrl-C (or SIGTERM) stops all of them, and if one exits on its own the others are
 stopped too.
 
     python -m scripts.stack migrate
     python -m scripts.stack up
     python -m scripts.stack demo -- --rate 500 --faults ws-drop:30s
     python -m scripts.stack run -- python -m executor verify     # any command, with DATABASE_URL set
+    python -m scripts.stack --demo-db run -- python -m executor verify   # the same on the demo's data
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data" / "pg"
 EMBEDDED_DB = "pumpflow"
+DEMO_DB = "pumpflow_demo"
 
 
 def say(msg: str) -> None:
@@ -36,8 +41,9 @@ def say(msg: str) -> None:
 
 
 @contextlib.contextmanager
-def database() -> Iterator[str]:
-    """Yield the database URL: DATABASE_URL, or the embedded server started for the duration."""
+def database(name: str, *, fresh: bool = False) -> Iterator[str]:
+    """Yield the database URL: DATABASE_URL, or database `name` of the embedded server started for
+    the duration (dropped and created again first when `fresh`)."""
     url = os.environ.get("DATABASE_URL", "")
     if url:
         yield url
@@ -47,10 +53,12 @@ def database() -> Iterator[str]:
 
     DATA.mkdir(parents=True, exist_ok=True)
     server = postgres_server.get_server(DATA, cleanup_mode="stop")
-    exists = server.psql(f"select 1 from pg_database where datname = '{EMBEDDED_DB}';")
+    if fresh:
+        server.psql(f"drop database if exists {name} with (force);")
+    exists = server.psql(f"select 1 from pg_database where datname = '{name}';")
     if "(1 row)" not in exists:
-        server.psql(f"create database {EMBEDDED_DB};")
-    url = server.get_uri(EMBEDDED_DB)
+        server.psql(f"create database {name};")
+    url = server.get_uri(name)
     say(f"embedded PostgreSQL (data in {DATA.relative_to(ROOT)}): DATABASE_URL={url}")
     try:
         yield url
@@ -154,9 +162,13 @@ def run_services(url: str, sim_args: list[str] | None) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["migrate", "up", "demo", "run"])
+    ap.add_argument(
+        "--demo-db", action="store_true", help="embedded server: use the demo's database (pumpflow_demo)"
+    )
     ap.add_argument("args", nargs="*", help="demo: extra simulator flags; run: the command to run (after --)")
     opts = ap.parse_args()
-    with database() as url:
+    demo = opts.command == "demo"
+    with database(DEMO_DB if demo or opts.demo_db else EMBEDDED_DB, fresh=demo) as url:
         migrate(url)
         if opts.command == "migrate":
             return 0
@@ -164,7 +176,7 @@ def main() -> int:
             return subprocess.run(
                 opts.args, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=False
             ).returncode
-        return run_services(url, opts.args if opts.command == "demo" else None)
+        return run_services(url, opts.args if demo else None)
 
 
 if __name__ == "__main__":
