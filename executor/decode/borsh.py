@@ -28,7 +28,7 @@ class ShortRead(Exception):
 _SHORT = ShortRead()
 
 # struct codes of the fixed-size primitives that can be fused into one unpack
-_STRUCT_CODES = {
+STRUCT_CODES = {
     "bool": "B",
     "u8": "B",
     "i8": "b",
@@ -40,7 +40,9 @@ _STRUCT_CODES = {
     "i64": "q",
     "pubkey": "32s",
 }
-_INT_RANGES = {
+# every fixed-size primitive: the 128-bit ints as their 16 raw bytes, converted after the unpack
+PRIM_CODES = {**STRUCT_CODES, "u128": "16s", "i128": "16s"}
+INT_RANGES = {
     "u8": (0, 2**8 - 1),
     "i8": (-(2**7), 2**7 - 1),
     "u16": (0, 2**16 - 1),
@@ -52,6 +54,7 @@ _INT_RANGES = {
     "u128": (0, 2**128 - 1),
     "i128": (-(2**127), 2**127 - 1),
 }
+_INT_WIDTHS = {name: struct.calcsize("<" + PRIM_CODES[name]) for name in INT_RANGES}
 _U32 = struct.Struct("<I")
 
 Buffer = bytes | memoryview
@@ -80,9 +83,7 @@ def min_size(spec: TypeSpec) -> int:
     if isinstance(spec, Prim):
         if spec.name in ("string", "bytes"):
             return 4
-        if spec.name in ("u128", "i128"):
-            return 16
-        return struct.calcsize("<" + _STRUCT_CODES[spec.name])
+        return struct.calcsize("<" + PRIM_CODES[spec.name])
     if isinstance(spec, VecOf):
         return 4
     if isinstance(spec, ArrayOf):
@@ -143,7 +144,7 @@ def _int_reader(name: str) -> ValueReader:
             return int.from_bytes(buf[off:end], "little", signed=signed), end
 
         return read_wide
-    packer = struct.Struct("<" + _STRUCT_CODES[name])
+    packer = struct.Struct("<" + STRUCT_CODES[name])
     size = packer.size
 
     def read_int(buf: Buffer, off: int) -> tuple[Value, int]:
@@ -260,11 +261,11 @@ def _struct_reader(spec: StructOf) -> ValueReader:
 
 
 def _fusable(spec: TypeSpec) -> bool:
-    return isinstance(spec, Prim) and spec.name in _STRUCT_CODES
+    return isinstance(spec, Prim) and spec.name in STRUCT_CODES
 
 
 def _fixed_run_reader(run: Sequence[Field]) -> FieldsReader:
-    packer = struct.Struct("<" + "".join(_STRUCT_CODES[f.type.name] for f in run if isinstance(f.type, Prim)))
+    packer = struct.Struct("<" + "".join(STRUCT_CODES[f.type.name] for f in run if isinstance(f.type, Prim)))
     names = tuple(f.name for f in run)
     pubkeys = tuple(i for i, f in enumerate(run) if f.type == Prim("pubkey"))
     bools = tuple(i for i, f in enumerate(run) if f.type == Prim("bool"))
@@ -401,8 +402,7 @@ def _write_prim(name: str, value: object, out: bytearray) -> None:
     else:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{name} field needs an int, got {value!r}")
-        low, high = _INT_RANGES[name]
+        low, high = INT_RANGES[name]
         if not low <= value <= high:
             raise ValueError(f"{value} does not fit in {name}")
-        width = {"u8": 1, "i8": 1, "u16": 2, "i16": 2, "u32": 4, "i32": 4, "u64": 8, "i64": 8}.get(name, 16)
-        out += value.to_bytes(width, "little", signed=name.startswith("i"))
+        out += value.to_bytes(_INT_WIDTHS[name], "little", signed=name.startswith("i"))

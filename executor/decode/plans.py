@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from executor.decode.base58 import encode_pubkey, pubkey_cache
+from executor.decode.borsh import INT_RANGES, PRIM_CODES
 from executor.decode.events import decode_event
 from executor.decode.frozen import builder_class, field_names, generated
 from executor.decode.idl import ArrayOf, Field, Prim, StructOf, TypeSpec, VecOf
@@ -61,22 +62,6 @@ PLANS_PER_LENGTH = 4
 MAX_PLANS = 512
 MAX_SHAPES = 1024  # shapes counted per layout before the counts start over
 MAX_ITEMS = 400  # values one plan unpacks (a long vector is left to the generic reader)
-
-_CODES = {
-    "bool": "B",
-    "u8": "B",
-    "i8": "b",
-    "u16": "H",
-    "i16": "h",
-    "u32": "I",
-    "i32": "i",
-    "u64": "Q",
-    "i64": "q",
-    "pubkey": "32s",
-    "u128": "16s",
-    "i128": "16s",
-}
-_INTS = frozenset({"u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "u128", "i128"})
 
 
 class _Unplannable(Exception):
@@ -284,9 +269,9 @@ class _Emitter:
 
     def prim(self, name: str) -> str:
         """An expression of the decoded value of one primitive read at the current offset."""
-        if name not in _CODES:
+        if name not in PRIM_CODES:
             raise _Unplannable(name)
-        code = _CODES[name]
+        code = PRIM_CODES[name]
         var = self.temp(code, struct.calcsize("<" + code))
         if name == "bool":
             self.guards.append(f"{var} > 1")
@@ -314,7 +299,7 @@ class _Emitter:
         raise _Unplannable(type(spec).__name__)
 
     def _items(self, item: TypeSpec, count: int) -> str:
-        if isinstance(item, Prim) and item.name in _CODES:
+        if isinstance(item, Prim) and item.name in PRIM_CODES:
             values = [self.prim(item.name) for _ in range(count)]
         elif isinstance(item, StructOf) and not item.newtype:
             values = []
@@ -326,7 +311,7 @@ class _Emitter:
         return "(" + "".join(f"{v}, " for v in values) + ")"
 
     def _struct_field(self, item: Field) -> str:
-        if not isinstance(item.type, Prim) or item.type.name not in _CODES:
+        if not isinstance(item.type, Prim) or item.type.name not in PRIM_CODES:
             raise _Unplannable(f"struct field {item}")
         return self.prim(item.type.name)
 
@@ -434,7 +419,7 @@ def _record_values(cls: type[Record], layout: Layout, label: str, values: dict[s
     timestamp = "None"
     ts_field = next((f for f in layout.fields_until(label) if f.name == "timestamp"), None)
     if ts_field is not None:
-        if isinstance(ts_field.type, Prim) and ts_field.type.name in _INTS:
+        if isinstance(ts_field.type, Prim) and ts_field.type.name in INT_RANGES:
             timestamp = values["timestamp"]
         else:
             timestamp = f"({values['timestamp']} if isinstance({values['timestamp']}, int) else None)"

@@ -13,27 +13,15 @@ import struct
 from collections.abc import Callable, Mapping
 from functools import cache
 
-from executor.decode.borsh import write_value
+from executor.decode.borsh import PRIM_CODES, write_value
 from executor.decode.idl import Field, Prim, VecOf
 from executor.decode.layouts import layout_by_name
 from sim.scenario.keys import pubkey_bytes
 
 Encoder = Callable[[Mapping[str, object]], bytes]
 
-_FORMATS = {
-    "bool": "?",
-    "u8": "B",
-    "i8": "b",
-    "u16": "H",
-    "i16": "h",
-    "u32": "I",
-    "i32": "i",
-    "u64": "Q",
-    "i64": "q",
-    "u128": "16s",
-    "i128": "16s",
-    "pubkey": "32s",
-}
+# the decoder's struct codes, except that "?" packs a bool from the value's truth
+_FORMATS = {**PRIM_CODES, "bool": "?"}
 
 
 def _as_pubkey(value: object) -> bytes:

@@ -555,6 +555,17 @@ class World:
         d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, amount)
         d.move(m.bonding_curve, w.address, trade.user_sol)
         self._pay_fees(d, m.bonding_curve, fee_recipient, creator_vault, buyback, trade)
+        self._emit_curve_trade(d, m, w, trade, ts, fee_recipient, "sell")
+        m.curve = trade.after
+        m.holders.add(w.index, -amount)
+        d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, 0)
+        return d, self._manifest(kind, m.mint, d, routed=routed)
+
+    def _emit_curve_trade(
+        self, d: Draft, m: Market, w: Wallet, trade: C.CurveTrade, ts: int, fee_recipient: str, ix_name: str
+    ) -> None:
+        """The TradeEvent of a curve buy or sell, counting its SOL into the wallet's volume."""
+        fees = self.era.fees
         w.volume += trade.sol_amount
         fields = curve_trade_fields(
             mint=m.mint,
@@ -564,15 +575,10 @@ class World:
             fee_recipient=fee_recipient,
             fees_bps=(fees.protocol_bps, fees.creator_bps, fees.cashback_bps, fees.buyback_bps),
             creator=m.creator.address,
-            ix_name="sell",
+            ix_name=ix_name,
             volume=w.volume,
         )
-        fields["track_volume"] = False
         self._emit(d, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
-        m.curve = trade.after
-        m.holders.add(w.index, -amount)
-        d.accounts[m.bonding_curve] = self._curve_account(m, m.curve, 0)
-        return d, self._manifest(kind, m.mint, d, routed=routed)
 
     def _pay_fees(
         self, d: Draft, src: str, recipient: str, creator_vault: str, buyback: str | None, trade: C.CurveTrade
@@ -636,25 +642,22 @@ class World:
             }
         )
         fees_t = (0, fees.protocol_bps, fees.creator_bps)
-        if fail:
-            d.parts.append(
-                ("buy", m.token_program, exact_sol, routed, True, buyback is not None, False, False, fees_t)
-            )
-            d.fail_code = 6042 if exact_sol else 6002
-            return
         d.parts.append(
             (
                 "buy",
                 m.token_program,
                 exact_sol,
                 routed,
-                False,
+                fail,
                 buyback is not None,
-                trade.creator_fee > 0,
-                trade.completes,
+                not fail and trade.creator_fee > 0,
+                not fail and trade.completes,
                 fees_t,
             )
         )
+        if fail:
+            d.fail_code = 6042 if exact_sol else 6002
+            return
         v["#x0"] = token_transfer_checked(trade.token_amount, 6)
         d.token(m.vault, m.mint, m.bonding_curve, m.token_program, 6, -trade.token_amount)
         d.token(user_ata, m.mint, w.address, m.token_program, 6, trade.token_amount)
@@ -668,19 +671,7 @@ class World:
         if trade.creator_fee:
             v["#m3"] = system_transfer(trade.creator_fee)
             d.move(w.address, creator_vault, trade.creator_fee)
-        w.volume += trade.sol_amount
-        fields = curve_trade_fields(
-            mint=m.mint,
-            user=w.address,
-            trade=trade,
-            timestamp=ts,
-            fee_recipient=fee_recipient,
-            fees_bps=(fees.protocol_bps, fees.creator_bps, fees.cashback_bps, fees.buyback_bps),
-            creator=m.creator.address,
-            ix_name=ix_name,
-            volume=w.volume,
-        )
-        self._emit(d, A.PUMP_PROGRAM, "TradeEvent", self.era.trade, fields)
+        self._emit_curve_trade(d, m, w, trade, ts, fee_recipient, ix_name)
         m.curve = trade.after
         m.holders.add(w.index, trade.token_amount)
         if trade.completes:

@@ -23,7 +23,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from solders.signature import Signature
@@ -141,6 +141,7 @@ def truncate_logs(lines: list[str], limit: int) -> list[str]:
 
 # A template part: constant bytes, or the name of a value (data, or event data for log lines).
 Part = bytes | str
+_P = TypeVar("_P", bytes | str, bytes | int)  # a message part, or a log JSON part
 
 
 # (keys, message, logs (see BuiltTx), events, logs truncated, packed inner instructions)
@@ -344,18 +345,12 @@ def _logs_json(lines: list[str | Line]) -> LogParts:
             parts += (b'"' + _DATA_PREFIX.encode(), events, b'"')
             events += 1
     parts.append(b"]")
-    out: list[bytes | int] = []
-    for part in parts:
-        if isinstance(part, bytes) and out and isinstance(out[-1], bytes):
-            out[-1] += part
-        else:
-            out.append(part)
-    return tuple(out)
+    return _merged(parts)
 
 
-def _merged(parts: list[Part]) -> tuple[Part, ...]:
+def _merged(parts: list[_P]) -> tuple[_P, ...]:
     """Adjacent constant byte strings joined into one."""
-    out: list[Part] = []
+    out: list[_P] = []
     for part in parts:
         if isinstance(part, bytes) and out and isinstance(out[-1], bytes):
             out[-1] += part

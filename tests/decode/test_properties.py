@@ -25,6 +25,7 @@ from executor.decode import (
     plans,
 )
 from executor.decode.base58 import b58decode, b58encode, encode_pubkey
+from executor.decode.borsh import INT_RANGES
 from executor.decode.encode import (
     encode_account,
     encode_event,
@@ -40,18 +41,6 @@ from executor.decode.logs import decode_logs_reference
 from executor.decode.model import Anomaly, DecodedEvent, DecodedTx, Source
 from executor.decode.records import RECORD_TYPES, CurveTrade, build_record
 
-_INT_BOUNDS = {
-    "u8": (0, 2**8 - 1),
-    "i8": (-(2**7), 2**7 - 1),
-    "u16": (0, 2**16 - 1),
-    "i16": (-(2**15), 2**15 - 1),
-    "u32": (0, 2**32 - 1),
-    "i32": (-(2**31), 2**31 - 1),
-    "u64": (0, 2**64 - 1),
-    "i64": (-(2**63), 2**63 - 1),
-    "u128": (0, 2**128 - 1),
-    "i128": (-(2**127), 2**127 - 1),
-}
 pubkeys = st.binary(min_size=32, max_size=32).map(encode_pubkey)
 
 
@@ -65,7 +54,7 @@ def values(spec: TypeSpec) -> st.SearchStrategy[Any]:
             return st.text(max_size=12)
         if spec.name == "bytes":
             return st.binary(max_size=12)
-        low, high = _INT_BOUNDS[spec.name]
+        low, high = INT_RANGES[spec.name]
         return st.integers(low, high)
     if isinstance(spec, VecOf):
         return st.lists(values(spec.item), max_size=3).map(tuple)
@@ -286,15 +275,23 @@ tricky_text = st.sampled_from(
 )
 
 
+# the kinds of line inside a frame; with events, an event line is twice as likely as any other
+_KINDS = ["log", "data", "consumed", "return", "nested"]
+_EVENT_KINDS = ["log", "event", "event", "data", "consumed", "return", "nested"]
+
+
 @st.composite
-def frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
-    """One well-formed invoke frame as the runtime logs it, with nested frames below depth 4."""
+def frames(draw: st.DrawFn, depth: int = 1, events: bool = False) -> list[str]:
+    """One well-formed invoke frame as the runtime logs it, with nested frames below depth 4;
+    with `events`, some data lines carry real events (`event_blobs`)."""
     program = draw(st.sampled_from(PROGRAMS))
     lines = [f"Program {program} invoke [{depth}]"]
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["log", "data", "consumed", "return", "nested"]))
+        kind = draw(st.sampled_from(_EVENT_KINDS if events else _KINDS))
         if kind == "log":
             lines.append("Program log: " + draw(tricky_text))
+        elif kind == "event":
+            lines.append(program_data_line(draw(event_blobs)))
         elif kind == "data":
             lines.append(
                 "Program data: " + base64.b64encode(draw(st.binary(min_size=8, max_size=40))).decode()
@@ -304,7 +301,7 @@ def frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
         elif kind == "return":
             lines.append(f"Program return: {program} AAAA")
         elif depth < 4:
-            lines.extend(draw(frames(depth + 1)))
+            lines.extend(draw(frames(depth + 1, events)))
     failed = draw(st.integers(0, 9)) == 0
     lines.append(
         f"Program {program} failed: custom program error: 0x1" if failed else f"Program {program} success"
@@ -372,32 +369,9 @@ def layout_and_blob(draw: st.DrawFn) -> tuple[Layout, bytes]:
 event_blobs = layout_and_blob().map(lambda pair: pair[1])
 
 
-@st.composite
-def event_frames(draw: st.DrawFn, depth: int = 1) -> list[str]:
+def event_frames() -> st.SearchStrategy[list[str]]:
     """`frames` whose data lines carry real events, as pump and PumpSwap print them."""
-    program = draw(st.sampled_from(PROGRAMS))
-    lines = [f"Program {program} invoke [{depth}]"]
-    for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["log", "event", "event", "data", "consumed", "return", "nested"]))
-        if kind == "log":
-            lines.append("Program log: " + draw(tricky_text))
-        elif kind == "event":
-            lines.append(program_data_line(draw(event_blobs)))
-        elif kind == "data":
-            lines.append(
-                "Program data: " + base64.b64encode(draw(st.binary(min_size=8, max_size=40))).decode()
-            )
-        elif kind == "consumed":
-            lines.append(f"Program {program} consumed 100 of 200 compute units")
-        elif kind == "return":
-            lines.append(f"Program return: {program} AAAA")
-        elif depth < 4:
-            lines.extend(draw(event_frames(depth + 1)))
-    failed = draw(st.integers(0, 9)) == 0
-    lines.append(
-        f"Program {program} failed: custom program error: 0x1" if failed else f"Program {program} success"
-    )
-    return lines
+    return frames(events=True)
 
 
 errors = st.one_of(st.none(), st.just({"InstructionError": [0, {"Custom": 6001}]}))
