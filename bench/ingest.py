@@ -34,6 +34,7 @@ import httpx
 import orjson
 import websockets
 
+from bench.replay import admin_url, database_url
 from pumpflow.v1 import executor_pb2 as pb
 from pumpflow.v1 import executor_pb2_grpc as pb_grpc
 
@@ -64,12 +65,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def admin_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    base, sep, query = url.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/postgres{sep}{query}"
-
-
 @contextlib.asynccontextmanager
 async def fresh_database(keep: bool = False) -> AsyncIterator[str]:
     admin = admin_url()
@@ -77,8 +72,7 @@ async def fresh_database(keep: bool = False) -> AsyncIterator[str]:
     conn = await asyncpg.connect(admin)
     await conn.execute(f"create database {name}")
     await conn.close()
-    base, sep, query = admin.partition("?")
-    url = f"{base.rsplit('/', 1)[0]}/{name}{sep}{query}"
+    url = database_url(name)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "alembic", "upgrade", "head", cwd=ROOT, env={**os.environ, "DATABASE_URL": url}
     )

@@ -35,10 +35,11 @@ import asyncpg
 import orjson
 
 from executor.ingest.pipeline import sampled
-from executor.ingest.processor import ProcessorConfig
+from executor.ingest.processor import RAW_COLUMNS, TX_COLUMNS, ProcessorConfig, tx_record
 from executor.replay import ReplayOptions, replay
 from executor.replay.options import default_workers
 from executor.replay.source import CHUNK_SQL
+from executor.store import init_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR_VERSION = 1
@@ -58,16 +59,6 @@ def database_url(name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}{sep}{query}"
 
 
-async def init_jsonb(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=lambda v: b"\x01" + orjson.dumps(v),
-        decoder=lambda b: orjson.loads(b[1:]),
-        schema="pg_catalog",
-        format="binary",
-    )
-
-
 # Generation (worker processes) -------------------------------------------------------------------------
 
 
@@ -84,19 +75,7 @@ def rows_of(entry: Any) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
     if not wanted:
         return raw, None
     result = orjson.loads(orjson.dumps(entry.body.render("json", 0)))
-    meta = result.get("meta") or {}
-    tx = (
-        entry.signature, entry.slot, None if result.get("blockTime") is None else _ts(result["blockTime"]),
-        str(result.get("version", "legacy")), meta.get("err"), meta.get("fee"), meta.get("computeUnitsConsumed"),
-        "json", result,
-    )  # fmt: skip
-    return raw, tx
-
-
-def _ts(seconds: int) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(seconds, UTC)
+    return raw, tx_record(entry.signature, entry.slot, result, "json")
 
 
 def generate(url: str, seed: int, count: int) -> tuple[int, int, float, list[str]]:
@@ -107,7 +86,7 @@ def generate(url: str, seed: int, count: int) -> tuple[int, int, float, list[str
 
     async def write() -> tuple[int, int]:
         conn = await asyncpg.connect(url)
-        await init_jsonb(conn)
+        await init_connection(conn)  # the service's jsonb codec, so COPY carries jsonb
         n_raw = n_tx = 0
         economy = seed
         try:
@@ -151,27 +130,9 @@ def economy_feed(seed: int) -> Iterator[Any]:
 async def flush(
     conn: asyncpg.Connection[asyncpg.Record], raws: list[tuple[Any, ...]], txs: list[tuple[Any, ...]]
 ) -> None:
-    await conn.copy_records_to_table(
-        "raw_logs",
-        records=raws,
-        columns=("signature", "slot", "err", "logs", "truncated", "source", "endpoint"),
-    )
+    await conn.copy_records_to_table("raw_logs", records=raws, columns=RAW_COLUMNS)
     if txs:
-        await conn.copy_records_to_table(
-            "transactions",
-            records=txs,
-            columns=(
-                "signature",
-                "slot",
-                "block_time",
-                "version",
-                "err",
-                "fee",
-                "compute_units",
-                "encoding",
-                "result",
-            ),
-        )
+        await conn.copy_records_to_table("transactions", records=txs, columns=TX_COLUMNS)
 
 
 async def existing_rows(url: str) -> int:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -37,10 +37,11 @@ import structlog
 from executor.config import ExecutorSettings, settings_for_command
 from executor.decode import PUMP, PUMP_AMM
 from executor.errors import ExecutorError
-from executor.ingest.pipeline import rate_limits
+from executor.ingest.pipeline import fetch_queue_rows, queue_unknown, rate_limits
 from executor.progress import Progress
+from executor.replay.cli import parse_time
 from executor.rpc import Priority, RpcError, RpcPool, endpoints_from_urls
-from executor.store import WRITER_LOCK, Store, try_writer_lock
+from executor.store import WRITER_LOCK, Store, save_state, try_writer_lock
 from pumpflow import logs
 from pumpflow.schema import Conn, SchemaNotAtHead
 
@@ -65,12 +66,12 @@ class Bound:
         if text.strip().isdigit():
             return cls(slot=int(text))
         try:
-            when = datetime.fromisoformat(text)
-        except ValueError as exc:
+            when = parse_time(text)
+        except argparse.ArgumentTypeError as exc:
             raise argparse.ArgumentTypeError(
                 f"expected a slot number or an ISO 8601 time, got {text!r}"
             ) from exc
-        return cls(time=int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()))
+        return cls(time=int(when.timestamp()))
 
     def value(self) -> dict[str, int | None]:
         return {"slot": self.slot, "time": self.time}
@@ -117,17 +118,8 @@ def cut(entries: list[dict[str, Any]], since: Bound, until: Bound | None) -> Pag
 
 
 def queue_rows(entries: Sequence[dict[str, Any]], fetch_failed: bool) -> list[tuple[str, int, str, int, Any]]:
-    """fetch_queue rows, as a gap sweep writes them: failed transactions only keep their error."""
-    return [
-        (
-            e["signature"],
-            int(e["slot"]),
-            "failed" if not fetch_failed and e.get("err") is not None else "backfill",
-            int(Priority.BACKFILL),
-            e.get("err"),
-        )
-        for e in entries
-    ]
+    """fetch_queue rows, as a gap sweep writes them, at backfill priority."""
+    return fetch_queue_rows(entries, fetch_failed, Priority.BACKFILL)
 
 
 @dataclass(slots=True)
@@ -141,15 +133,7 @@ class WalkCursor:
     top: float | None = None  # the newest position seen, for progress
 
     def value(self) -> dict[str, Any]:
-        return {
-            "since": self.since,
-            "until": self.until,
-            "before": self.before,
-            "listed": self.listed,
-            "queued": self.queued,
-            "done": self.done,
-            "top": self.top,
-        }
+        return dataclasses.asdict(self)
 
     def same_bounds(self, other: WalkCursor) -> bool:
         return (self.since, self.until) == (other.since, other.until)
@@ -160,10 +144,13 @@ class BackfillReport:
     addresses: list[str]
     listed: int = 0
     queued: int = 0
-    already_known: int = 0
     resumed: list[str] = field(default_factory=list)
     remaining: int | None = None
     seconds: float = 0.0
+
+    @property
+    def already_known(self) -> int:
+        return self.listed - self.queued
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -194,38 +181,13 @@ async def record_page(
     conn: Conn, key: str, cursor: WalkCursor, page: Page, fetch_failed: bool, last_slot: int | None
 ) -> int:
     """Queue the page's unknown signatures and move the cursor, in one transaction; returns how many."""
-    signatures = [e["signature"] for e in page.wanted]
     async with conn.transaction():
-        known = {
-            r["signature"]
-            for r in await conn.fetch(
-                "select signature from raw_logs where signature = any($1::text[]) "
-                "union all select signature from fetch_queue where signature = any($1::text[])",
-                signatures,
-            )
-        }
-        missing = sorted(
-            (e for e in page.wanted if e["signature"] not in known), key=lambda e: e["signature"]
-        )
-        if missing:
-            await conn.executemany(
-                "insert into fetch_queue (signature, slot, reason, priority, err) values ($1, $2, $3, $4, $5) "
-                "on conflict do nothing",
-                queue_rows(missing, fetch_failed),
-            )
+        missing = await queue_unknown(conn, page.wanted, fetch_failed, Priority.BACKFILL)
         cursor.before = page.last or cursor.before
         cursor.listed += len(page.wanted)
         cursor.queued += len(missing)
         cursor.done = page.done
-        await conn.execute(
-            "insert into ingest_state (key, slot, signature, value, updated_at) values ($1, $2, $3, $4, now()) "
-            "on conflict (key) do update set slot = excluded.slot, signature = excluded.signature, "
-            "value = excluded.value, updated_at = now()",
-            key,
-            last_slot,
-            cursor.before,
-            cursor.value(),
-        )
+        await save_state(conn, key, last_slot, cursor.before, cursor.value())
     return len(missing)
 
 
@@ -279,7 +241,6 @@ async def walk(
                 bar.update(bar.total)
     finally:
         bar.close()
-    report.already_known = report.listed - report.queued
 
 
 async def wait_fetched(conn: Conn, stall_s: float, tty: bool | None) -> int:

@@ -19,6 +19,7 @@ import contextlib
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -47,6 +48,12 @@ KIND_OF_FIELD = {
 FIELD_OF_KIND = {kind: field for field, kind in KIND_OF_FIELD.items()}
 
 
+def body_of(event: pb.Event) -> Any:
+    """The message in the event's `body` oneof (None for an empty event)."""
+    field = event.WhichOneof("body")
+    return getattr(event, field) if field else None
+
+
 def kind_of(event: pb.Event) -> str:
     field = event.WhichOneof("body")
     if field is None:
@@ -54,33 +61,26 @@ def kind_of(event: pb.Event) -> str:
     return KIND_OF_FIELD[field]
 
 
-def mint_of(event: pb.Event) -> str | None:
-    field = event.WhichOneof("body")
-    body = getattr(event, field) if field else None
+def mint_of(body: Any) -> str | None:
     mint = getattr(body, "mint", None) or getattr(body, "base_mint", None)
     return str(mint) if mint else None
 
 
-def chain_of(event: pb.Event) -> pb.ChainRef | None:
-    field = event.WhichOneof("body")
-    body = getattr(event, field) if field else None
+def chain_of(body: Any) -> pb.ChainRef | None:
     if body is None or "chain" not in body.DESCRIPTOR.fields_by_name or not body.HasField("chain"):
         return None
     chain: pb.ChainRef = body.chain
     return chain
 
 
-def key_of(event: pb.Event) -> str:
+def key_of(body: Any, chain: pb.ChainRef | None) -> str:
     """The event's identity within its kind: re-emissions of the same fact share a key."""
-    field = event.WhichOneof("body")
-    body = getattr(event, field) if field else None
     if isinstance(body, pb.FeatureBucket):
         return f"{body.mint}:{body.minute_start}:{pb.Venue.Name(body.venue).removeprefix('VENUE_')}"
     if isinstance(body, pb.RiskFlagEvent):
         return f"{body.mint}:{body.flag}:{body.chain.slot}:{body.chain.signature}"
     if isinstance(body, (pb.TokenLaunched, pb.CurveCompleted, pb.TokenMigrated)):
-        return body.mint
-    chain = chain_of(event)
+        return str(body.mint)
     if chain is not None:
         return f"{chain.signature}:{chain.event_index}"
     return ""
@@ -107,7 +107,8 @@ class Outbox:
         seq = self._next
         self._next += 1
         event.seq = seq
-        kind, mint, chain = kind_of(event), mint_of(event), chain_of(event)
+        body = body_of(event)
+        kind, mint, chain = kind_of(event), mint_of(body), chain_of(body)
         self.published.append(Published(seq, kind, mint, event))
         self.rows.append(
             OutboxRow(
@@ -116,7 +117,7 @@ class Outbox:
                 mint=mint,
                 slot=chain.slot if chain is not None else (event.feature_bucket.last_slot or None),
                 signature=chain.signature if chain is not None else None,
-                key=key_of(event),
+                key=key_of(body, chain),
                 payload=event.SerializeToString(deterministic=True),
             )
         )

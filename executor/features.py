@@ -186,9 +186,6 @@ class Aggregator:
         """The newest minute start whose bucket is final at the current watermark."""
         return minute_of(self.watermark - self.lateness_s) - MINUTE
 
-    def is_final(self, minute: int) -> bool:
-        return minute <= self.final_minute()
-
     def close_due(self) -> list[Bucket]:
         limit = self.final_minute()
         due = [b for key, b in self.open.items() if key[1] <= limit]

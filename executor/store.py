@@ -45,7 +45,7 @@ async def translate_errors(what: str) -> AsyncIterator[None]:
         raise StoreError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
-async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+async def init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     # Binary format (a version byte, then the JSON text) so that COPY can carry jsonb too.
     await conn.set_type_codec(
         "jsonb",
@@ -58,7 +58,7 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
 
 async def create_pool(url: str, size: int) -> asyncpg.Pool[asyncpg.Record]:
     async with translate_errors("connect"):
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=_init_connection)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=init_connection)
     assert pool is not None
     return pool
 
@@ -82,6 +82,19 @@ async def writer_lock(conn: Conn, on_wait: Callable[[], None] | None = None) -> 
     if on_wait is not None:
         on_wait()
     await conn.execute("select pg_advisory_lock($1)", WRITER_LOCK)
+
+
+async def save_state(conn: Conn, key: str, slot: int | None, signature: str | None, value: Any) -> None:
+    """Upsert one `ingest_state` row (a resumable command's cursor)."""
+    await conn.execute(
+        "insert into ingest_state (key, slot, signature, value, updated_at) values ($1, $2, $3, $4, now()) "
+        "on conflict (key) do update set slot = excluded.slot, signature = excluded.signature, "
+        "value = excluded.value, updated_at = now()",
+        key,
+        slot,
+        signature,
+        value,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,35 @@ async def wait_settled(url: str, sql: str, *, quiet_s: float = 3.0, timeout_s: f
             await asyncio.sleep(0.25)
 
 
+async def until_ingested(
+    url: str, manifest: Path, *, fetches_drained: bool = False, timeout_s: float = 120
+) -> list[dict[str, Any]]:
+    """Wait until the simulator stopped emitting (its manifest is quiet for 3 s), every signature it
+    served is in raw_logs (and, with `fetches_drained`, nothing is left in fetch_queue), then until
+    features_1m settles; returns the manifest rows."""
+    loop = asyncio.get_running_loop()
+    served, since, deadline = -1, loop.time(), loop.time() + timeout_s
+    while True:
+        rows = manifest_rows(manifest)
+        if len(rows) != served:
+            served, since = len(rows), loop.time()
+        stored = {r["signature"] for r in await fetch(url, "select signature from raw_logs")}
+        missing = {r["signature"] for r in rows} - stored
+        queued = await fetch(url, "select signature, reason, attempts from fetch_queue")
+        if rows and loop.time() - since >= 3 and not missing and not (fetches_drained and queued):
+            break
+        if loop.time() > deadline:
+            errors = await fetch(url, "select signature, stage, reason from decode_errors")
+            raise AssertionError(
+                f"{len(missing)} served signatures never stored, e.g. {sorted(missing)[:3]}; "
+                f"fetch_queue {len(queued)}: {[tuple(r) for r in queued[:5]]}; "
+                f"decode_errors {[tuple(r) for r in errors[:5]]}"
+            )
+        await asyncio.sleep(0.5)
+    await wait_settled(url, "select count(*) + coalesce(sum(trades), 0) from features_1m", quiet_s=3)
+    return manifest_rows(manifest)
+
+
 class PgProxy:
     """A TCP proxy in front of PostgreSQL that a test can cut, as if the server restarted."""
 

@@ -24,17 +24,17 @@ import heapq
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
 
 from executor.config import ExecutorSettings
-from executor.decode import PUMP, PUMP_AMM, DecodeError, decode_logs
+from executor.decode import PUMP, PUMP_AMM
 from executor.errors import StoreError
 from executor.ingest import metrics
-from executor.ingest.processor import Input, LogsInput, Processor, ProcessorConfig, tx_input
+from executor.ingest.processor import Input, LogsInput, Processor, ProcessorConfig, logs_input, tx_input
 from executor.risk import RiskRules
 from executor.rpc import Priority, RpcError, RpcPool, endpoints_from_urls
 from executor.rpc.subscription import LogsNotice, LogsSubscription
@@ -75,7 +75,9 @@ def sampled(signature: str, bps: int) -> bool:
     return int.from_bytes(digest, "little") % 10_000 < bps
 
 
-def fetch_reason(item: LogsInput, policy: FetchPolicy, sample_bps: int, pools_known: set[str]) -> str | None:
+def fetch_reason(
+    item: LogsInput, policy: FetchPolicy, sample_bps: int, pools_known: Container[str]
+) -> str | None:
     """Why this notification's full transaction should be fetched, or None."""
     if policy == "none" or item.err is not None:
         return None
@@ -237,14 +239,7 @@ class Ingest:
         if notice.signature in self.recent:
             metrics.DUPLICATES.inc()
             return
-        try:
-            decoded = decode_logs(notice.signature, notice.slot, notice.logs, notice.err)
-            error = None
-        except DecodeError as exc:
-            decoded, error = None, str(exc)
-        item = LogsInput(
-            notice.signature, notice.slot, notice.err, notice.logs, "ws", notice.endpoint, decoded, error
-        )
+        item = logs_input(notice.signature, notice.slot, notice.err, notice.logs, "ws", notice.endpoint)
         await self.queue.put((item, time.monotonic()))
         metrics.WORK_QUEUE_DEPTH.set(self.queue.qsize())
 
@@ -405,7 +400,7 @@ class Ingest:
 
     async def queue_policy_fetches(self, conn: Conn, inputs: Sequence[Input]) -> None:
         rows = []
-        known = set(self.processor.pools.pools)
+        known = self.processor.pools.pools  # the directory itself: no per-batch copy of every pool
         for item in inputs:
             if isinstance(item, LogsInput) and item.source == "ws":
                 reason = fetch_reason(item, self.config.fetch_policy, self.config.fetch_sample_bps, known)
@@ -442,22 +437,14 @@ class Ingest:
                     item.signature, priority=priority, commitment=self.config.commitment
                 )
             except RpcError as exc:
-                metrics.FETCHES.labels(outcome="error", reason=item.reason).inc()
-                if not self.fetcher.retry_later(item):
-                    log.warning(
-                        "getTransaction keeps failing; left in fetch_queue",
-                        signature=item.signature,
-                        error=str(exc),
-                    )
+                self.fetch_failed(
+                    item, "error", "getTransaction keeps failing; left in fetch_queue", error=str(exc)
+                )
                 continue
             if result is None:
-                metrics.FETCHES.labels(outcome="null", reason=item.reason).inc()
-                if not self.fetcher.retry_later(item):
-                    log.warning(
-                        "transaction still null; left in fetch_queue",
-                        signature=item.signature,
-                        attempts=item.attempts,
-                    )
+                self.fetch_failed(
+                    item, "null", "transaction still null; left in fetch_queue", attempts=item.attempts
+                )
                 continue
             metrics.FETCHES.labels(outcome="ok", reason=item.reason).inc()
             metrics.FETCH_LATENCY.observe(time.monotonic() - item.enqueued)
@@ -466,6 +453,12 @@ class Ingest:
                 (tx_input(result, "json", raw_source, None, item.signature), time.monotonic())
             )
             self.fetcher.done(item)
+
+    def fetch_failed(self, item: FetchItem, outcome: str, message: str, **context: Any) -> None:
+        """Count a fetch that brought nothing and retry it later; past the attempt limit, log `message`."""
+        metrics.FETCHES.labels(outcome=outcome, reason=item.reason).inc()
+        if not self.fetcher.retry_later(item):
+            log.warning(message, signature=item.signature, **context)
 
     async def record_failed(self, item: FetchItem) -> None:
         """A failed transaction found by a sweep: store its signature and error, no getTransaction."""
@@ -594,35 +587,12 @@ class Ingest:
         tip: dict[str, Any] | None = None,
     ) -> None:
         tip = tip or (collected[0] if collected else None)
-        signatures = [s["signature"] for s in collected]
         async with (
             translate_errors("record sweep"),
             self.running.store.pool.acquire() as conn,
             conn.transaction(),
         ):
-            known = {
-                r["signature"]
-                for r in await conn.fetch(
-                    "select signature from raw_logs where signature = any($1::text[]) "
-                    "union all select signature from fetch_queue where signature = any($1::text[])",
-                    signatures,
-                )
-            }
-            missing = sorted(
-                (s for s in collected if s["signature"] not in known), key=lambda s: s["signature"]
-            )
-            # Failed transactions derive nothing: unless FETCH_FAILED, only their signature and error are kept.
-            skip = not self.config.fetch_failed
-            queued = [(s, "failed" if skip and s.get("err") is not None else "backfill") for s in missing]
-            if queued:
-                await conn.executemany(
-                    "insert into fetch_queue (signature, slot, reason, priority, err) values ($1, $2, $3, $4, $5) "
-                    "on conflict do nothing",
-                    [
-                        (s["signature"], int(s["slot"]), reason, int(Priority.LIVE), s.get("err"))
-                        for s, reason in queued
-                    ],
-                )
+            queued = await queue_unknown(conn, collected, self.config.fetch_failed, Priority.LIVE)
             if tip is not None:
                 await conn.execute(
                     "insert into ingest_state (key, slot, signature, updated_at) values ($1, $2, $3, now()) "
@@ -631,23 +601,65 @@ class Ingest:
                     int(tip["slot"]),
                     tip["signature"],
                 )
-        for s, reason in queued:
-            self.fetcher.offer(s["signature"], int(s["slot"]), reason, int(Priority.LIVE))
-        metrics.GAP_SIZE.observe(len(missing))
-        metrics.GAP_FILLED.inc(len(missing))
+        for signature, slot, reason, priority, _ in queued:
+            self.fetcher.offer(signature, slot, reason, priority)
+        metrics.GAP_SIZE.observe(len(queued))
+        metrics.GAP_FILLED.inc(len(queued))
         if tip is not None:
             metrics.WATERMARK_SLOT.labels(program=program).set(int(tip["slot"]))
             metrics.WATERMARK_LAG.set(max(0, self.running.status.last_slot_seen - int(tip["slot"])))
-        if missing or trigger != "timer":
+        if queued or trigger != "timer":
             log.info(
                 "gap sweep",
                 program=program,
                 trigger=trigger,
                 listed=len(collected),
-                missing=len(missing),
-                failed=sum(1 for _, reason in queued if reason == "failed"),
+                missing=len(queued),
+                failed=sum(1 for row in queued if row[2] == "failed"),
                 watermark_slot=tip["slot"] if tip else None,
             )
+
+
+def fetch_queue_rows(
+    listed: Sequence[dict[str, Any]], fetch_failed: bool, priority: Priority
+) -> list[tuple[str, int, str, int, Any]]:
+    """fetch_queue rows (signature, slot, reason, priority, err) of getSignaturesForAddress entries.
+    Failed transactions derive nothing: unless `fetch_failed`, they are queued as 'failed' (only their
+    signature and error are kept, no getTransaction)."""
+    return [
+        (
+            s["signature"],
+            int(s["slot"]),
+            "failed" if not fetch_failed and s.get("err") is not None else "backfill",
+            int(priority),
+            s.get("err"),
+        )
+        for s in listed
+    ]
+
+
+async def queue_unknown(
+    conn: Conn, listed: Sequence[dict[str, Any]], fetch_failed: bool, priority: Priority
+) -> list[tuple[str, int, str, int, Any]]:
+    """Queue the listed signatures neither stored in raw_logs nor queued yet; returns the fetch_queue
+    rows written, in signature order."""
+    known = {
+        r["signature"]
+        for r in await conn.fetch(
+            "select signature from raw_logs where signature = any($1::text[]) "
+            "union all select signature from fetch_queue where signature = any($1::text[])",
+            [s["signature"] for s in listed],
+        )
+    }
+    missing = sorted((s for s in listed if s["signature"] not in known), key=lambda s: s["signature"])
+    rows = fetch_queue_rows(missing, fetch_failed, priority)
+    if rows:
+        await conn.executemany(
+            "insert into fetch_queue (signature, slot, reason, priority, err) values ($1, $2, $3, $4, $5) "
+            "on conflict do nothing",
+            rows,
+        )
+    return rows
 
 
 async def supervised(name: str, task: Callable[[], Awaitable[None]]) -> None:

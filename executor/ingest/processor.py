@@ -26,6 +26,9 @@ from executor.features import MINUTE, Aggregator, Bucket, BucketTrade, FeatureRo
 from executor.ingest import events as ev
 from executor.ingest import metrics
 from executor.ingest.derive import (
+    CURVE,
+    SOURCE_RANK,
+    WSOL,
     AmmSnapshotRow,
     CurveSnapshotRow,
     Derived,
@@ -178,7 +181,7 @@ class Processor:
         for r in rows:
             self.pools.learn(r["pool"], r["base_mint"], r["quote_mint"])
         for r in await conn.fetch("select pool, mint from tokens where pool is not null"):
-            self.pools.learn(r["pool"], r["mint"], "So11111111111111111111111111111111111111112")
+            self.pools.learn(r["pool"], r["mint"], WSOL)
         watermark = await conn.fetchval(
             "select max(event_time) from trades where mint is not null and quote_mint is null"
         )
@@ -280,20 +283,8 @@ class Processor:
                         item.endpoint,
                     ),
                 )
-                version = item.result.get("version", "legacy")
                 tx_rows.setdefault(
-                    item.signature,
-                    (
-                        item.signature,
-                        item.slot,
-                        ts(item.result.get("blockTime")),
-                        str(version),
-                        meta.get("err"),
-                        meta.get("fee"),
-                        meta.get("computeUnitsConsumed"),
-                        item.encoding,
-                        item.result,
-                    ),
+                    item.signature, tx_record(item.signature, item.slot, item.result, item.encoding)
                 )
         if raw_rows:
             result.new_signatures = await insert_new(conn, "raw_logs", RAW_COLUMNS, raw_rows)
@@ -379,22 +370,15 @@ class Processor:
                 key = (c.mint, c.slot, c.signature, c.event_index)
                 if key not in curve or (curve[key].block_time is None and c.block_time is not None):
                     curve[key] = c
-        direct = [c for c in curve.values() if (c.signature, c.event_index) in fresh]
-        if direct:
-            await conn.copy_records_to_table(
-                "curve_snapshots", records=[curve_record(c) for c in direct], columns=CURVE_COLUMNS
-            )
-        staged = [c for c in curve.values() if (c.signature, c.event_index) not in fresh]
-        if staged:
-            await conn.copy_records_to_table(
-                "stage_curve_snapshots", records=[curve_record(c) for c in staged], columns=CURVE_COLUMNS
-            )
-            await conn.execute(
-                f"insert into curve_snapshots ({', '.join(CURVE_COLUMNS)}) select {', '.join(CURVE_COLUMNS)} "
-                "from stage_curve_snapshots on conflict (mint, slot, signature, event_index) do update "
-                "set block_time = excluded.block_time "
-                "where curve_snapshots.block_time is null and excluded.block_time is not null"
-            )
+        await write_snapshots(
+            conn,
+            "curve_snapshots",
+            CURVE_COLUMNS,
+            [curve_record(c) for c in curve.values() if (c.signature, c.event_index) in fresh],
+            [curve_record(c) for c in curve.values() if (c.signature, c.event_index) not in fresh],
+            "(mint, slot, signature, event_index) do update set block_time = excluded.block_time "
+            "where curve_snapshots.block_time is null and excluded.block_time is not null",
+        )
         amm: dict[tuple[str, int, str, int], AmmSnapshotRow] = {}
         for _, d in derived:
             for s in d.amm_snapshots:
@@ -405,32 +389,24 @@ class Processor:
                     s.block_time is None,
                 ):
                     amm[key] = s
-        direct_amm = [
-            s for s in amm.values() if s.origin == "trade_event" and (s.signature, s.event_index) in fresh
-        ]
-        if direct_amm:
-            await conn.copy_records_to_table(
-                "amm_snapshots", records=[amm_record(s) for s in direct_amm], columns=AMM_COLUMNS
-            )
-        staged_amm = [
-            s
-            for s in amm.values()
-            if not (s.origin == "trade_event" and (s.signature, s.event_index) in fresh)
-        ]
-        if staged_amm:
-            await conn.copy_records_to_table(
-                "stage_amm_snapshots", records=[amm_record(s) for s in staged_amm], columns=AMM_COLUMNS
-            )
-            await conn.execute(
-                f"insert into amm_snapshots ({', '.join(AMM_COLUMNS)}) select {', '.join(AMM_COLUMNS)} "
-                "from stage_amm_snapshots on conflict (pool, slot, signature, event_index) do update set "
-                "base_mint = coalesce(amm_snapshots.base_mint, excluded.base_mint), "
-                "quote_mint = coalesce(amm_snapshots.quote_mint, excluded.quote_mint), "
-                "price_sol = coalesce(amm_snapshots.price_sol, excluded.price_sol), "
-                "block_time = coalesce(amm_snapshots.block_time, excluded.block_time) "
-                "where (amm_snapshots.base_mint is null and excluded.base_mint is not null) "
-                "or (amm_snapshots.block_time is null and excluded.block_time is not null)"
-            )
+        # Pool creations are never keyed by a trade: always through the upsert.
+        direct_amm = {
+            k for k, s in amm.items() if s.origin == "trade_event" and (s.signature, s.event_index) in fresh
+        }
+        await write_snapshots(
+            conn,
+            "amm_snapshots",
+            AMM_COLUMNS,
+            [amm_record(s) for k, s in amm.items() if k in direct_amm],
+            [amm_record(s) for k, s in amm.items() if k not in direct_amm],
+            "(pool, slot, signature, event_index) do update set "
+            "base_mint = coalesce(amm_snapshots.base_mint, excluded.base_mint), "
+            "quote_mint = coalesce(amm_snapshots.quote_mint, excluded.quote_mint), "
+            "price_sol = coalesce(amm_snapshots.price_sol, excluded.price_sol), "
+            "block_time = coalesce(amm_snapshots.block_time, excluded.block_time) "
+            "where (amm_snapshots.base_mint is null and excluded.base_mint is not null) "
+            "or (amm_snapshots.block_time is null and excluded.block_time is not null)",
+        )
 
     async def _tokens(
         self, conn: Conn, outbox: Outbox, derived: list[tuple[DecodedTx, Derived]], result: BatchResult
@@ -438,7 +414,7 @@ class Processor:
         seen: dict[str, int] = {}
         for _, d in derived:
             for t in d.trades:
-                if t.mint is not None and t.venue == "PUMP_CURVE":
+                if t.mint is not None and t.venue == CURVE:
                     seen[t.mint] = min(seen.get(t.mint, t.slot), t.slot)
             for launch in d.launches:
                 seen[launch.mint] = min(seen.get(launch.mint, launch.slot), launch.slot)
@@ -527,7 +503,7 @@ class Processor:
                 [c.slot for c in completes.values()],
                 [c.signature for c in completes.values()],
             )
-            await self._emit_firsts(conn, outbox, rows, completes, ev.curve_completed, "complete")
+            await self._emit_firsts(conn, outbox, rows, completes, ev.curve_completed, "CURVE_COMPLETED")
         migrations = {
             r.mint: r for _, d in derived for r in sorted(d.migrations, key=lambda m: (m.slot, m.signature))
         }
@@ -546,16 +522,16 @@ class Processor:
                 [m.signature for m in migrations.values()],
                 [m.pool for m in migrations.values()],
             )
-            await self._emit_firsts(conn, outbox, rows, migrations, ev.token_migrated, "migrated")
+            await self._emit_firsts(conn, outbox, rows, migrations, ev.token_migrated, "TOKEN_MIGRATED")
 
     async def _emit_firsts(
-        self, conn: Conn, outbox: Outbox, rows: Sequence[Any], records: dict[str, Any], make: Any, what: str
+        self, conn: Conn, outbox: Outbox, rows: Sequence[Any], records: dict[str, Any], make: Any, kind: str
     ) -> None:
-        """Emit once per mint: the first time the fact is recorded (the outbox knows if it was emitted)."""
+        """Emit once per mint: the first time the fact is recorded (the outbox knows if an event of
+        `kind` was emitted)."""
         if not self.emit or not rows:
             return
         mints = sorted(r["mint"] for r in rows)
-        kind = "CURVE_COMPLETED" if what == "complete" else "TOKEN_MIGRATED"
         done = {
             r["key"]
             for r in await conn.fetch(
@@ -675,7 +651,7 @@ class Processor:
             for row in rows:
                 emitted = versions.get(f"{row.mint}:{row.minute}:{row.venue}", 0)
                 outbox.add(ev.feature_bucket(row, emitted + 1))
-            await self._curve_closes(conn, outbox, [b for b in closed if b.venue == "PUMP_CURVE"])
+            await self._curve_closes(conn, outbox, [b for b in closed if b.venue == CURVE])
 
     async def _curve_closes(self, conn: Conn, outbox: Outbox, closed: list[Bucket]) -> None:
         """One CurveSnapshot per closed bonding-curve bucket: the curve after the bucket's last trade."""
@@ -775,6 +751,15 @@ TX_COLUMNS = (
 )
 
 
+def tx_record(signature: str, slot: int, result: dict[str, Any], encoding: str) -> tuple[Any, ...]:
+    """The transactions row (TX_COLUMNS) of a getTransaction result."""
+    meta = result.get("meta") or {}
+    return (
+        signature, slot, ts(result.get("blockTime")), str(result.get("version", "legacy")), meta.get("err"),
+        meta.get("fee"), meta.get("computeUnitsConsumed"), encoding, result,
+    )  # fmt: skip
+
+
 async def insert_new(
     conn: Conn, table: str, columns: Sequence[str], rows: dict[str, tuple[Any, ...]]
 ) -> list[str]:
@@ -791,6 +776,26 @@ async def insert_new(
     return sorted(r["signature"] for r in new)
 
 
+async def write_snapshots(
+    conn: Conn,
+    table: str,
+    columns: Sequence[str],
+    direct: list[tuple[Any, ...]],
+    staged: list[tuple[Any, ...]],
+    on_conflict: str,
+) -> None:
+    """Snapshot rows of trades new in this batch (`direct`: their keys cannot be stored yet) are COPYed
+    into `table`; the rest go through its staging table and `insert ... on conflict <on_conflict>`."""
+    if direct:
+        await conn.copy_records_to_table(table, records=direct, columns=columns)
+    if staged:
+        await conn.copy_records_to_table(f"stage_{table}", records=staged, columns=columns)
+        await conn.execute(
+            f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from stage_{table} "
+            f"on conflict {on_conflict}"
+        )
+
+
 CURVE_COLUMNS = (
     "mint", "slot", "signature", "event_index", "origin", "block_time", "virtual_token_reserves",
     "virtual_sol_reserves", "real_token_reserves", "real_sol_reserves", "complete", "price_sol", "sold_pct",
@@ -801,13 +806,16 @@ AMM_COLUMNS = (
 )  # fmt: skip
 
 
+def carrier_rank(t: TradeRow) -> tuple[int, bool]:
+    return (SOURCE_RANK[t.source], t.mint is not None)
+
+
 def best_trades(trades: Iterable[TradeRow]) -> list[TradeRow]:
     """One row per (signature, event_index): the best carrier, then the one that knows the mint."""
     best: dict[tuple[str, int], TradeRow] = {}
-    rank = {"balance_delta": 0, "logs": 1, "cpi": 2}
     for t in trades:
         held = best.get(t.key)
-        if held is None or (rank[t.source], t.mint is not None) > (rank[held.source], held.mint is not None):
+        if held is None or carrier_rank(t) > carrier_rank(held):
             best[t.key] = t
     return [best[k] for k in sorted(best)]
 

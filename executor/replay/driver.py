@@ -30,7 +30,7 @@ from executor.progress import Progress
 from executor.replay.options import CURSOR_KEY, Cursor, ReplayOptions, lower_bound, mint_filter
 from executor.replay.source import ChunkReader, plan
 from executor.replay.target import Target, discard
-from executor.store import Store, try_writer_lock
+from executor.store import Store, save_state, try_writer_lock
 from pumpflow.schema import Conn
 
 log = structlog.get_logger("executor.replay")
@@ -258,15 +258,7 @@ async def load_cursor(conn: Conn) -> Cursor | None:
 
 async def save_cursor(conn: Conn, cursor: Cursor) -> None:
     slot, signature = cursor.after if cursor.after is not None else (None, None)
-    await conn.execute(
-        "insert into ingest_state (key, slot, signature, value, updated_at) values ($1, $2, $3, $4, now()) "
-        "on conflict (key) do update set slot = excluded.slot, signature = excluded.signature, "
-        "value = excluded.value, updated_at = now()",
-        CURSOR_KEY,
-        slot,
-        signature,
-        cursor.value(),
-    )
+    await save_state(conn, CURSOR_KEY, slot, signature, cursor.value())
 
 
 async def slots_of_times(

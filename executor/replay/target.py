@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from executor.replay.options import BUILD_SCHEMA, ReplayOptions
+from executor.verify import DERIVED_TABLES, OUTBOX
 from pumpflow.schema import Conn
 
-DERIVED = ("tokens", "trades", "curve_snapshots", "amm_snapshots", "features_1m", "risk_flags")
-OUTBOX = "events"
 OBSERVED = {"curve_snapshots": "origin = 'account'", "amm_snapshots": "origin = 'account'"}
 OLD_SCHEMA = "replay_old"
 
@@ -91,7 +90,7 @@ class Target:
 
     @property
     def tables(self) -> tuple[str, ...]:
-        return DERIVED + ((OUTBOX,) if self.options.events == "rebuild" else ())
+        return DERIVED_TABLES + ((OUTBOX,) if self.options.events == "rebuild" else ())
 
     def qualified(self, table: str) -> str:
         return f"{self.schema}.{table}"

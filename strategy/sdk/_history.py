@@ -4,8 +4,9 @@ The store keeps one bucket per minute (a re-emitted bucket with a higher `bucket
 the stored one; an equal or lower version is ignored) and forgets minutes older than the retention
 window. History starts at the first bucket the runner saw for the (mint, venue): a bucket for an
 even older minute arriving later is ignored, so a run started mid-stream and a run started earlier
-hold the same buckets for every minute both cover (the basis of warm-up invariance). A `MintHistory` view is what `ctx.history(mint)` returns: the buckets known so far, never
-anything later than the event being handled, cut to the signal's declared `history_buckets`.
+hold the same buckets for every minute both cover (the basis of warm-up invariance). A `MintHistory`
+view is what `ctx.history(mint)` returns: the buckets known so far, never anything later than the
+event being handled, cut to the signal's declared `history_buckets`.
 """
 
 from __future__ import annotations

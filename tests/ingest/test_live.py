@@ -23,10 +23,9 @@ from tests.support import (
     PgProxy,
     executor_settings,
     fetch,
-    manifest_rows,
     running_executor,
     sim_process,
-    wait_settled,
+    until_ingested,
 )
 
 pytestmark = pytest.mark.slow
@@ -42,33 +41,6 @@ async def ingesting(db_url: str, http: str, ws: str, **overrides: Any) -> AsyncI
     )  # fmt: skip
     async with running_executor(settings, (ingest_task,)) as handle:
         yield handle
-
-
-async def until_all_stored(db_url: str, manifest: Path, timeout_s: float = 120) -> list[dict[str, Any]]:
-    """Wait until every signature the simulator served is in raw_logs and ingest went quiet."""
-    loop = asyncio.get_running_loop()
-    served, since, deadline = -1, loop.time(), loop.time() + timeout_s
-    while True:
-        if loop.time() > deadline:
-            missing = {r["signature"] for r in manifest_rows(manifest)} - {
-                r["signature"] for r in await fetch(db_url, "select signature from raw_logs")
-            }
-            queued = await fetch(db_url, "select signature, reason, attempts from fetch_queue")
-            errors = await fetch(db_url, "select signature, stage, reason from decode_errors")
-            raise AssertionError(
-                f"{len(missing)} served signatures never stored, e.g. {sorted(missing)[:3]}; "
-                f"fetch_queue {len(queued)}: {[tuple(r) for r in queued[:5]]}; decode_errors {[tuple(r) for r in errors[:5]]}"
-            )
-        rows = manifest_rows(manifest)
-        if len(rows) != served:
-            served, since = len(rows), loop.time()
-        stored = {r["signature"] for r in await fetch(db_url, "select signature from raw_logs")}
-        # The simulator has stopped emitting (the manifest is quiet) and everything it served is stored.
-        if rows and loop.time() - since >= 3 and {r["signature"] for r in rows} <= stored:
-            break
-        await asyncio.sleep(0.5)
-    await wait_settled(db_url, "select count(*) + coalesce(sum(trades), 0) from features_1m", quiet_s=3)
-    return manifest_rows(manifest)
 
 
 def manifest_trades(rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -183,7 +155,7 @@ async def test_features_equal_an_independent_recomputation_from_the_manifest(
         ),
         ingesting(db_url, http, ws),
     ):
-        rows = await until_all_stored(db_url, manifest)
+        rows = await until_ingested(db_url, manifest)
     trades = manifest_trades(rows)
     expected = reference_features(trades)
     stored = await stored_features(db_url)
@@ -203,7 +175,7 @@ async def test_every_served_signature_and_trade_is_stored_exactly_once_under_fau
         ) as (http, ws, manifest),
         ingesting(db_url, http, ws),
     ):
-        rows = await until_all_stored(db_url, manifest)
+        rows = await until_ingested(db_url, manifest)
     served = [r["signature"] for r in rows]
     stored = [r["signature"] for r in await fetch(db_url, "select signature from raw_logs")]
     assert sorted(stored) == sorted(set(served))
@@ -233,7 +205,7 @@ async def test_nothing_is_lost_across_an_executor_restart(db_url: str, tmp_path:
             await asyncio.sleep(5)
         await asyncio.sleep(3)  # the chain moves on while no executor listens
         async with ingesting(db_url, http, ws):
-            rows = await until_all_stored(db_url, manifest)
+            rows = await until_ingested(db_url, manifest)
     stored = {r["signature"] for r in await fetch(db_url, "select signature from raw_logs")}
     assert {r["signature"] for r in rows} <= stored
     keys = {
@@ -257,7 +229,7 @@ async def test_traffic_moves_to_the_healthy_endpoint_when_the_other_is_unhealthy
             ingest_initial_backfill=1000,
         )  # fmt: skip
         async with running_executor(settings, (ingest_task,)):
-            rows = await until_all_stored(db_url, manifest)
+            rows = await until_ingested(db_url, manifest)
     stored = {r["signature"] for r in await fetch(db_url, "select signature from raw_logs")}
     assert {r["signature"] for r in rows} <= stored
     good, bad = http.removeprefix("http://"), bad_http.removeprefix("http://")
@@ -285,7 +257,7 @@ async def test_nothing_is_lost_when_postgres_goes_away_mid_ingest(db_url: str, t
     ):
         await asyncio.sleep(4)
         await proxy.outage(5)
-        rows = await until_all_stored(db_url, manifest)
+        rows = await until_ingested(db_url, manifest)
     stored = [r["signature"] for r in await fetch(db_url, "select signature from raw_logs")]
     assert sorted(stored) == sorted({r["signature"] for r in rows})
     keys = {
@@ -308,7 +280,7 @@ async def test_shuffled_arrival_order_gives_identical_derived_tables(
         ),
         ingesting(db_url, http, ws, fetch_policy="all"),
     ):
-        await until_all_stored(db_url, manifest)
+        await until_ingested(db_url, manifest)
     raw = await fetch(
         db_url,
         "select r.signature, r.slot, r.err, r.logs, t.result from raw_logs r left join transactions t using (signature)",

@@ -20,37 +20,15 @@ from tests.support import (
     ROOT,
     admin_execute,
     executor_settings,
-    fetch,
-    manifest_rows,
     running_executor,
     sim_process,
-    wait_settled,
+    until_ingested,
     with_database,
 )
 
 LATENESS = 30
 FAULTS = "ws-drop:3s,dup:0.05,429:0.05,null-tx:2"
 LIVE_SIM = ("--seed", "5", "--rate", "80", "--speed", "10", "--duration", "15", "--faults", FAULTS)
-
-
-async def until_complete(url: str, manifest: Path, timeout_s: float = 120) -> list[dict[str, Any]]:
-    """Every served signature stored, nothing left to fetch, features quiet."""
-    loop = asyncio.get_running_loop()
-    served, since, deadline = -1, loop.time(), loop.time() + timeout_s
-    while True:
-        rows = manifest_rows(manifest)
-        if len(rows) != served:
-            served, since = len(rows), loop.time()
-        stored = {r["signature"] for r in await fetch(url, "select signature from raw_logs")}
-        queued = (await fetch(url, "select count(*) from fetch_queue"))[0][0]
-        missing = {r["signature"] for r in rows} - stored
-        if rows and loop.time() - since >= 3 and not missing and not queued:
-            break
-        if loop.time() > deadline:
-            raise AssertionError(f"{len(missing)} served signatures not stored, {queued} fetches queued")
-        await asyncio.sleep(0.5)
-    await wait_settled(url, "select count(*) + coalesce(sum(trades), 0) from features_1m", quiet_s=3)
-    return manifest_rows(manifest)
 
 
 async def live_ingest(
@@ -62,7 +40,7 @@ async def live_ingest(
             features_lateness_s=LATENESS, **overrides,
         )  # fmt: skip
         async with running_executor(settings, (ingest_task,)):
-            return await until_complete(url, manifest)
+            return await until_ingested(url, manifest, fetches_drained=True)
 
 
 @pytest.fixture(name="live_db", scope="module")

@@ -9,8 +9,15 @@ import orjson
 import pytest
 
 from executor.ingest.pipeline import ingest_task
-from tests.replay.conftest import LATENESS, Copies, digests, executor_cli, until_complete
-from tests.support import executor_settings, fetch, manifest_rows, running_executor, sim_process
+from tests.replay.conftest import LATENESS, Copies, digests, executor_cli
+from tests.support import (
+    executor_settings,
+    fetch,
+    manifest_rows,
+    running_executor,
+    sim_process,
+    until_ingested,
+)
 
 pytestmark = pytest.mark.slow
 BASE_SLOT = 420_000_000
@@ -37,7 +44,7 @@ async def test_backfill_of_a_simulated_history_equals_live_ingest_of_it(
             )
             assert done.returncode == 0, done.stderr[-2000:]
             summary = orjson.loads(done.stdout)
-            await until_complete(back, manifest)
+            await until_ingested(back, manifest, fetches_drained=True)
             again = await asyncio.to_thread(
                 executor_cli, back, "backfill", "--since", str(BASE_SLOT), "--no-wait", env=env
             )
@@ -56,4 +63,4 @@ async def live_ingest_on(url: str, http: str, ws: str, manifest: Path) -> None:
         features_lateness_s=LATENESS, fetch_policy="all", ingest_initial_backfill=1000,
     )  # fmt: skip
     async with running_executor(settings, (ingest_task,)):
-        await until_complete(url, manifest)
+        await until_ingested(url, manifest, fetches_drained=True)

@@ -7,8 +7,6 @@ from prometheus_client import REGISTRY
 import sim
 from executor.rpc import Endpoint
 
-PUMP = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"
-PUMP_AMM = "pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA"
 API_KEY = "abcdefghijklmnopqrstuvwxyz123456"
 
 

@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 import sim
+from executor.decode import PUMP
 from executor.rpc import Priority, RpcPool
-from tests.rpc.conftest import PUMP, endpoint_of, metric, requests
+from tests.rpc.conftest import endpoint_of, metric, requests
 from tests.support import needs_fixtures
 
 pytestmark = needs_fixtures  # the simulator serves the recorded scenario

@@ -14,8 +14,9 @@ import structlog
 from prometheus_client import REGISTRY
 
 import sim
+from executor.decode import PUMP
 from executor.rpc import Endpoint, LogsSubscription, RpcError, RpcPool, RpcTransportError
-from tests.rpc.conftest import API_KEY, PUMP, endpoint_of
+from tests.rpc.conftest import API_KEY, endpoint_of
 from tests.support import free_port, needs_fixtures
 
 pytestmark = needs_fixtures  # the simulator serves the recorded scenario

@@ -15,8 +15,9 @@ from solders.pubkey import Pubkey
 from websockets.asyncio.server import ServerConnection, serve
 
 import sim
+from executor.decode import PUMP, PUMP_AMM
 from executor.rpc import Endpoint, LogsNotice, LogsSubscription, Priority, RpcPool
-from tests.rpc.conftest import PUMP, PUMP_AMM, endpoint_of, metric
+from tests.rpc.conftest import endpoint_of, metric
 from tests.support import needs_fixtures
 
 
