@@ -26,6 +26,7 @@ from executor.features import MINUTE, Aggregator, Bucket, BucketTrade, FeatureRo
 from executor.ingest import events as ev
 from executor.ingest import metrics
 from executor.ingest.derive import (
+    AMM,
     CURVE,
     SOURCE_RANK,
     WSOL,
@@ -652,6 +653,7 @@ class Processor:
                 emitted = versions.get(f"{row.mint}:{row.minute}:{row.venue}", 0)
                 outbox.add(ev.feature_bucket(row, emitted + 1))
             await self._curve_closes(conn, outbox, [b for b in closed if b.venue == CURVE])
+            await self._amm_closes(conn, outbox, [b for b in closed if b.venue == AMM])
 
     async def _curve_closes(self, conn: Conn, outbox: Outbox, closed: list[Bucket]) -> None:
         """One CurveSnapshot per closed bonding-curve bucket: the curve after the bucket's last trade."""
@@ -671,6 +673,26 @@ class Processor:
             r = found.get((b.mint, t.signature, t.event_index))
             if r is not None:
                 outbox.add(ev.curve_snapshot(curve_row(r), t.event_time))
+
+    async def _amm_closes(self, conn: Conn, outbox: Outbox, closed: list[Bucket]) -> None:
+        """One AmmSnapshot per closed PumpSwap bucket: the pool as the bucket's last trade event
+        states it (the trade row names the pool)."""
+        if not closed:
+            return
+        lasts = [max(b.trades.values(), key=lambda t: t.order) for b in closed]
+        rows = await conn.fetch(
+            f"select {', '.join('s.' + c for c in AMM_COLUMNS)} from unnest($1::text[], $2::int[]) "
+            "as k(signature, event_index) join trades t using (signature, event_index) "
+            "join amm_snapshots s on (s.pool, s.slot, s.signature, s.event_index) = "
+            "(t.pool, t.slot, t.signature, t.event_index)",
+            [t.signature for t in lasts],
+            [t.event_index for t in lasts],
+        )
+        found = {(r["signature"], r["event_index"]): r for r in rows}
+        for t in lasts:
+            r = found.get(t.key)
+            if r is not None:
+                outbox.add(ev.amm_snapshot(amm_row(r), t.event_time))
 
     async def _rederive_orphans(
         self, conn: Conn, outbox: Outbox, pools: list[str], result: BatchResult
@@ -850,6 +872,23 @@ def curve_row(r: Any) -> CurveSnapshotRow:
         complete=r["complete"],
         price_sol=r["price_sol"],
         sold_pct=r["sold_pct"],
+    )
+
+
+def amm_row(r: Any) -> AmmSnapshotRow:
+    return AmmSnapshotRow(
+        pool=r["pool"],
+        slot=r["slot"],
+        signature=r["signature"],
+        event_index=r["event_index"],
+        origin=r["origin"],
+        base_mint=r["base_mint"],
+        quote_mint=r["quote_mint"],
+        block_time=epoch(r["block_time"]),
+        base_reserves=r["base_reserves"],
+        quote_reserves=r["quote_reserves"],
+        lp_supply=r["lp_supply"],
+        price_sol=r["price_sol"],
     )
 
 

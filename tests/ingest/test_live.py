@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from executor.ingest.pipeline import ingest_task
 from executor.ingest.processor import Input, Processor, ProcessorConfig, logs_input, tx_input
+from pumpflow.v1 import executor_pb2 as pb
 from tests.support import (
     ExecutorHandle,
     PgProxy,
@@ -163,6 +164,54 @@ async def test_features_equal_an_independent_recomputation_from_the_manifest(
     assert set(stored) == set(expected)
     for key, values in expected.items():
         assert stored[key] == values, key
+
+
+async def test_every_final_bucket_streams_the_snapshot_after_its_last_trade(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with (
+        sim_process(tmp_path, "--seed", "21", "--rate", "120", "--speed", "30", "--duration", "8") as (
+            http,
+            ws,
+            manifest,
+        ),
+        ingesting(db_url, http, ws),
+    ):
+        await until_ingested(db_url, manifest)
+    events = [
+        pb.Event.FromString(r["payload"])
+        for r in await fetch(
+            db_url,
+            "select payload from events where kind in ('FEATURE_BUCKET', 'CURVE_SNAPSHOT', 'AMM_SNAPSHOT') order by seq",
+        )
+    ]
+    final = {
+        (e.feature_bucket.mint, e.feature_bucket.minute_start, e.feature_bucket.venue)
+        for e in events
+        if e.HasField("feature_bucket")  # emitted once final
+    }
+    last_trades = {
+        (r["mint"], r["minute"], r["venue"]): (r["signature"], r["event_index"], r["pool"])
+        for r in await fetch(
+            db_url,
+            "select distinct on (mint, minute, venue) mint, venue, signature, event_index, pool, "
+            "(extract(epoch from date_trunc('minute', event_time)))::bigint as minute from trades "
+            "where mint is not null and quote_mint is null "
+            'order by mint, minute, venue, slot desc, signature collate "C" desc, event_index desc',
+        )
+    }
+    amm_final = {(m, minute) for m, minute, venue in final if venue == pb.VENUE_PUMP_AMM}
+    curve_final = {(m, minute) for m, minute, venue in final if venue == pb.VENUE_PUMP_CURVE}
+    assert amm_final and curve_final, "the scenario should close buckets on both venues"
+    amm = [e.amm_snapshot for e in events if e.HasField("amm_snapshot")]
+    curve = [e.curve_snapshot for e in events if e.HasField("curve_snapshot")]
+    assert len(amm) >= len(amm_final) and len(curve) >= len(curve_final)
+    lasts = {
+        (v[0], v[1]): v[2] for k, v in last_trades.items() if (k[0], k[1]) in amm_final and k[2] == "PUMP_AMM"
+    }
+    for snap in amm:
+        assert snap.origin == "trade_event"
+        assert lasts.get((snap.chain.signature, snap.chain.event_index)) == snap.pool
 
 
 async def test_every_served_signature_and_trade_is_stored_exactly_once_under_faults(
